@@ -1,0 +1,3 @@
+from graphql_api.cli import app
+
+app(prog_name="aurastream")

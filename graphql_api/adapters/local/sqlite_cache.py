@@ -1,0 +1,87 @@
+"""The embedded persistent result cache: one SQLite file in WAL mode."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from graphql_api.domain.codec import decode_analysis, encode_analysis
+from graphql_api.domain.results import Analysis
+from graphql_api.ports import Clock
+
+# SQLite allows at most 999 bound parameters per statement in older builds.
+_CHUNK = 500
+
+
+class SqliteResultCache:
+    """Rows of (key, analysis JSON, expiry); expired rows are ignored and swept on write."""
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self._path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=2000")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS results ("
+                " key TEXT PRIMARY KEY, analysis TEXT NOT NULL, expires_at REAL NOT NULL)"
+            )
+            self._connection = connection
+        return self._connection
+
+    def _get_many(self, keys: Sequence[str]) -> dict[str, Analysis]:
+        now = self._clock.now()
+        found: dict[str, Analysis] = {}
+        with self._lock:
+            connection = self._connect()
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT key, analysis FROM results WHERE key IN ({marks}) AND expires_at > ?",
+                    (*chunk, now),
+                )
+                found.update((key, decode_analysis(raw)) for key, raw in rows)
+        return found
+
+    def _put_many(self, entries: Mapping[str, tuple[Analysis, int]]) -> None:
+        now = self._clock.now()
+        rows = [(key, encode_analysis(a), now + ttl) for key, (a, ttl) in entries.items()]
+        with self._lock:
+            connection = self._connect()
+            with connection:
+                connection.execute("BEGIN")
+                connection.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", rows)
+                connection.execute("DELETE FROM results WHERE expires_at <= ?", (now,))
+
+    def _ping(self) -> None:
+        with self._lock:
+            self._connect().execute("SELECT 1 FROM results LIMIT 1").fetchall()
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, Analysis]:
+        if not keys:
+            return {}
+        return await asyncio.to_thread(self._get_many, list(keys))
+
+    async def put_many(self, entries: Mapping[str, tuple[Analysis, int]]) -> None:
+        if entries:
+            await asyncio.to_thread(self._put_many, dict(entries))
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._ping)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

@@ -1,0 +1,57 @@
+"""A bounded in-process LRU in front of any persistent ResultCache."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from cachetools import TLRUCache
+
+from graphql_api.domain.results import Analysis
+from graphql_api.ports import Clock, ResultCache
+
+
+class TieredResultCache:
+    """Reads the LRU first and the store only for what it lacks; writes go to both.
+
+    Entries keep their own time to live in the LRU too, so a warm container never
+    serves a result the persistent store would already have expired.
+    """
+
+    def __init__(self, store: ResultCache, clock: Clock, max_entries: int) -> None:
+        self.store = store
+        self._lru: TLRUCache[str, tuple[Analysis, int]] = TLRUCache(
+            maxsize=max(max_entries, 1),
+            ttu=lambda _key, value, now: now + value[1],
+            timer=clock.now,
+        )
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, Analysis]:
+        found: dict[str, Analysis] = {}
+        missing: list[str] = []
+        for key in keys:
+            entry = self._lru.get(key)
+            if entry is None:
+                missing.append(key)
+            else:
+                found[key] = entry[0]
+        if missing:
+            from_store = await self.store.get_many(missing)
+            found.update(from_store)
+            # The store does not say how long is left; keep its hits in memory only briefly.
+            for key, analysis in from_store.items():
+                self._lru[key] = (analysis, _STORE_HIT_TTL_SECONDS)
+        return found
+
+    async def put_many(self, entries: Mapping[str, tuple[Analysis, int]]) -> None:
+        for key, entry in entries.items():
+            self._lru[key] = entry
+        await self.store.put_many(entries)
+
+    async def ping(self) -> None:
+        await self.store.ping()
+
+    def clear_memory(self) -> None:
+        self._lru.clear()
+
+
+_STORE_HIT_TTL_SECONDS = 300

@@ -1,0 +1,80 @@
+"""The ASGI application: GraphQL at /graphql, health as JSON for load balancers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from graphql_api.bootstrap import Container, bootstrap
+from graphql_api.gql.context import Context
+from graphql_api.gql.errors import with_code
+from graphql_api.gql.schema import build_schema
+from graphql_api.services.health import HealthStatus
+from graphql_api.settings import Settings
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, container: Container) -> None:
+        settings = container.settings
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+        )
+        self.container = container
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(self.container)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            response["errors"] = [_formatted(error) for error in result.errors]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    # Errors with a path were raised while executing a field; the rest never ran.
+    return with_code(dict(error.formatted), error, executed=error.path is not None)
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
+    container = container or bootstrap(settings)
+
+    async def health(_: Request) -> Response:
+        report = await container.health.check()
+        status_code = 503 if report.status is HealthStatus.UNHEALTHY else 200
+        return JSONResponse(report.as_json(), status_code=status_code)
+
+    async def live(_: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        close = getattr(getattr(container.cache, "store", container.cache), "close", None)
+        if close is not None:
+            close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", GraphQLApp(container), methods=["GET", "POST", "OPTIONS"]),
+            Route("/v1/health", health, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/v1/health/live", live, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    return app

@@ -1,0 +1,36 @@
+"""Stable error codes, shared by every layer and documented in the README."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # Per document (like Comprehend's BatchDetectSentiment ErrorList).
+    EMPTY_TEXT = "EMPTY_TEXT"
+    TEXT_TOO_LONG = "TEXT_SIZE_LIMIT_EXCEEDED"
+    UNSUPPORTED_LANGUAGE = "UNSUPPORTED_LANGUAGE"
+    INVALID_LANGUAGE_CODE = "INVALID_LANGUAGE_CODE"
+    ENGINE_UNAVAILABLE = "ENGINE_UNAVAILABLE"
+    INTERNAL_DOCUMENT_ERROR = "INTERNAL_DOCUMENT_ERROR"
+    # Per request.
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    TOO_MANY_DOCUMENTS = "TOO_MANY_DOCUMENTS"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class AuraStreamError(Exception):
+    """An error the caller can act on; its message is safe to show (never raw text)."""
+
+    code: ErrorCode = ErrorCode.BAD_USER_INPUT
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class TooManyDocuments(AuraStreamError):
+    code = ErrorCode.TOO_MANY_DOCUMENTS

@@ -1,0 +1,1 @@
+"""The GraphQL layer: it translates between GraphQL and the services, and decides nothing."""

@@ -1,0 +1,38 @@
+"""Lambda entry point: Mangum over the same ASGI app the local server runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mangum import Mangum
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from graphql_api.app import create_app
+
+
+class StripStagePrefix:
+    """Serve `/prod/graphql` as `/graphql`: HTTP API events keep the stage in the path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            stage = scope.get("aws.event", {}).get("requestContext", {}).get("stage")
+            prefix = f"/{stage}"
+            path: str = scope["path"]
+            if stage and stage != "$default" and (path == prefix or path.startswith(prefix + "/")):
+                scope = {**scope, "path": path[len(prefix) :] or "/"}
+        await self.app(scope, receive, send)
+
+
+def build_handler(app: ASGIApp) -> Mangum:
+    return Mangum(StripStagePrefix(app), lifespan="off")
+
+
+# Built once per container at init; adapters connect lazily on first use, never at import.
+asgi_handler = build_handler(create_app())
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return asgi_handler(event, context)

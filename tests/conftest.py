@@ -1,0 +1,22 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graphql_api.bootstrap import Container, bootstrap
+from graphql_api.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def local_container(settings: Settings) -> Iterator[Container]:
+    """The real embedded defaults: lexicon engine and the SQLite-backed cache."""
+    container = bootstrap(settings)
+    yield container
+    store = getattr(container.cache, "store", None)
+    if store is not None and hasattr(store, "close"):
+        store.close()
