@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
+from graphql import ASTValidationRule
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -54,9 +56,19 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             # Parsing and validating a repeated query costs ~1 ms; cached, ~0.2 ms.
             partial(ParserCache, maxsize=256),
             partial(ValidationCache, maxsize=256),
-            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            partial(AddValidationRules, _limit_rules(settings)),
             partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
             partial(MaskErrors, should_mask_error=should_mask, error_message=MASKED_MESSAGE),
         ],
     )
+
+
+def _limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """Depth and alias limits as validation rules, created once per schema.
+
+    The validation cache is keyed by the rule classes, and the limiter extensions make a
+    new class per instance, so building them per request would miss the cache every time.
+    """
+    depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases)
+    return [*depth.validation_rules, *aliases.validation_rules]
