@@ -63,9 +63,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
-        close = getattr(getattr(container.cache, "store", container.cache), "close", None)
-        if close is not None:
-            close()
+        container.close()
 
     app = Starlette(
         routes=[

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphql_api import __version__
+from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
-from graphql_api.adapters.local.sqlite_cache import SqliteResultCache
 from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+from graphql_api.adapters.resilience import Breaker, FallbackEngine, GuardedCache
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentFailure
@@ -32,6 +33,14 @@ class Container:
     metrics: Metrics
     analysis: AnalysisService
     health: HealthService
+    aws: AwsClients
+
+    def close(self) -> None:
+        """Release local resources (the SQLite connection); AWS clients need nothing."""
+        store = _innermost(self.cache) if self.cache is not None else None
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
 
 
 def bootstrap(
@@ -41,25 +50,55 @@ def bootstrap(
     cache: ResultCache | None = None,
     metrics: Metrics | None = None,
     clock: Clock | None = None,
+    aws: AwsClients | None = None,
 ) -> Container:
     settings = settings or Settings()
     clock = clock or SystemClock()
     metrics = metrics or InMemoryMetrics()
-    engine = engine or _build_engine(settings)
+    aws = aws or AwsClients(settings)  # clients are created on first use, never here
+    engine = engine or _build_engine(settings, aws, metrics)
     if cache is None and settings.cache_enabled:
-        cache = TieredResultCache(
-            SqliteResultCache(settings.cache_path, clock), clock, settings.lru_max_entries
-        )
+        cache = _build_cache(settings, aws, clock, metrics)
     analysis = AnalysisService(engine, cache, metrics, _policy(settings))
     health = HealthService(
         _probes(engine, cache), __version__, timeout_seconds=settings.health_timeout_seconds
     )
-    return Container(settings, engine, cache, metrics, analysis, health)
+    return Container(settings, engine, cache, metrics, analysis, health, aws)
 
 
-def _build_engine(settings: Settings) -> SentimentEngine:
+def _local_engine(settings: Settings) -> SentimentEngine:
     detector = LanguageDetector(settings.default_language, settings.language_confidence_threshold)
     return LexiconEngine(detector)
+
+
+def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> SentimentEngine:
+    local = _local_engine(settings)
+    if settings.primary_engine != "comprehend":
+        return local
+    from graphql_api.adapters.aws.comprehend_engine import ComprehendEngine
+
+    budget = settings.comprehend_budget_seconds
+    comprehend = ComprehendEngine(lambda: aws.get("comprehend", read_timeout=budget), budget)
+    breaker = Breaker(
+        "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
+    )
+    return FallbackEngine(comprehend, local, breaker, metrics)
+
+
+def _build_cache(
+    settings: Settings, aws: AwsClients, clock: Clock, metrics: Metrics
+) -> ResultCache:
+    store: ResultCache
+    if settings.backend == "aws":
+        from graphql_api.adapters.aws.dynamodb_cache import DynamoDBResultCache
+
+        store = DynamoDBResultCache(settings.cache_table, lambda: aws.get("dynamodb"), clock)
+    else:
+        from graphql_api.adapters.local.sqlite_cache import SqliteResultCache
+
+        store = SqliteResultCache(settings.cache_path, clock)
+    breaker = Breaker("cache", settings.cache_failure_threshold, settings.cache_recovery_seconds)
+    return TieredResultCache(GuardedCache(store, breaker), clock, settings.lru_max_entries, metrics)
 
 
 def _policy(settings: Settings) -> AnalysisPolicy:
@@ -68,12 +107,20 @@ def _policy(settings: Settings) -> AnalysisPolicy:
         ttl_short_seconds=settings.cache_ttl_short_seconds,
         ttl_medium_seconds=settings.cache_ttl_medium_seconds,
         ttl_long_seconds=settings.cache_ttl_long_seconds,
+        degraded_ttl_seconds=settings.degraded_cache_ttl_seconds,
     )
 
 
 def _probes(engine: SentimentEngine, cache: ResultCache | None) -> dict[str, ComponentProbe]:
     async def probe_engine() -> tuple[HealthStatus, str]:
         (outcome,) = await engine.analyze_batch([HEALTH_PROBE_TEXT], "en")
+        if isinstance(engine, FallbackEngine) and (
+            engine.breaker.state != "closed" or engine.fallback_in_use()
+        ):
+            return HealthStatus.DEGRADED, (
+                f"{engine.primary.identity} circuit {engine.breaker.state}; "
+                f"{engine.fallback.identity} is answering"
+            )
         if isinstance(outcome, DocumentFailure):
             if outcome.code == ErrorCode.UNSUPPORTED_LANGUAGE:
                 return HealthStatus.HEALTHY, f"{engine.identity} is up (English unsupported)"
@@ -85,11 +132,26 @@ def _probes(engine: SentimentEngine, cache: ResultCache | None) -> dict[str, Com
 
         async def probe_cache() -> tuple[HealthStatus, str]:
             await cache.ping()
-            return HealthStatus.HEALTHY, f"{type(_store_of(cache)).__name__} reachable"
+            guarded = _find(cache, GuardedCache)
+            if guarded is not None and guarded.breaker.state != "closed":
+                return HealthStatus.DEGRADED, f"bypassed: circuit {guarded.breaker.state}"
+            return HealthStatus.HEALTHY, f"{type(_innermost(cache)).__name__} reachable"
 
         probes["cache"] = ComponentProbe(probe_cache, HealthStatus.DEGRADED)
     return probes
 
 
-def _store_of(cache: ResultCache) -> ResultCache:
-    return cache.store if isinstance(cache, TieredResultCache) else cache
+def _find(cache: ResultCache, kind: type[GuardedCache]) -> GuardedCache | None:
+    layer: object = cache
+    while layer is not None:
+        if isinstance(layer, kind):
+            return layer
+        layer = getattr(layer, "store", None)
+    return None
+
+
+def _innermost(cache: ResultCache) -> object:
+    layer: object = cache
+    while getattr(layer, "store", None) is not None:
+        layer = layer.store  # type: ignore[attr-defined]
+    return layer

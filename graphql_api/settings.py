@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EngineName = Literal["lexicon", "comprehend"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AURASTREAM_", extra="ignore", frozen=True)
 
     backend: Literal["local", "aws"] = "local"
-    engine: Literal["lexicon"] = "lexicon"
+    #: The primary engine; by default the lexicon engine locally and Comprehend on AWS.
+    engine: EngineName | None = None
     data_dir: Path = Path(".aurastream")
     service_name: str = "aurastream"
 
@@ -36,7 +39,28 @@ class Settings(BaseSettings):
     cache_ttl_short_seconds: int = Field(3_600, ge=0)  # under 100 characters
     cache_ttl_medium_seconds: int = Field(86_400, ge=0)  # under 1,000 characters
     cache_ttl_long_seconds: int = Field(604_800, ge=0)  # 1,000 characters and over
+    #: Fallback answers given while the primary engine is down; 0 keeps them out of the cache.
+    degraded_cache_ttl_seconds: int = Field(0, ge=0)
     lru_max_entries: int = Field(50_000, ge=0)
+    #: Consecutive failures after which the persistent cache is skipped for a while.
+    cache_failure_threshold: int = Field(5, ge=1)
+    cache_recovery_seconds: float = Field(30, gt=0)
+
+    # AWS (backend=aws). Endpoints come from the standard AWS_ENDPOINT_URL(_<SERVICE>) variables.
+    region: str | None = Field(
+        None, validation_alias=AliasChoices("AURASTREAM_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    cache_table: str = "AuraStream-SentimentCache"
+    aws_connect_timeout_seconds: float = Field(0.5, gt=0)
+    aws_read_timeout_seconds: float = Field(1.0, gt=0)
+    aws_max_attempts: int = Field(3, ge=1)
+    aws_retry_mode: Literal["standard", "adaptive"] = "standard"
+    aws_max_pool_connections: int = Field(25, ge=1)
+
+    # Comprehend: a time budget per call keeps the sync path inside its 1 s P99 objective.
+    comprehend_budget_seconds: float = Field(0.8, gt=0)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_recovery_seconds: float = Field(60, gt=0)
 
     # Health probes never take longer than this per component.
     health_timeout_seconds: float = Field(1.0, gt=0)
@@ -45,9 +69,8 @@ class Settings(BaseSettings):
     def cache_path(self) -> Path:
         return self.data_dir / "cache.sqlite3"
 
-    def cache_ttl_for(self, text_length: int) -> int:
-        if text_length < 100:
-            return self.cache_ttl_short_seconds
-        if text_length < 1_000:
-            return self.cache_ttl_medium_seconds
-        return self.cache_ttl_long_seconds
+    @property
+    def primary_engine(self) -> EngineName:
+        if self.engine is not None:
+            return self.engine
+        return "comprehend" if self.backend == "aws" else "lexicon"

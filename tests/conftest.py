@@ -6,6 +6,8 @@ import pytest
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.settings import Settings
 
+pytest_plugins = ["tests.aws_fixtures"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -17,6 +19,4 @@ def local_container(settings: Settings) -> Iterator[Container]:
     """The real embedded defaults: lexicon engine and the SQLite-backed cache."""
     container = bootstrap(settings)
     yield container
-    store = getattr(container.cache, "store", None)
-    if store is not None and hasattr(store, "close"):
-        store.close()
+    container.close()

@@ -3,9 +3,12 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
+from graphql_api.adapters.aws.dynamodb_cache import DynamoDBResultCache
 from graphql_api.adapters.local.sqlite_cache import SqliteResultCache
+from graphql_api.adapters.memory import InMemoryMetrics
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.results import Analysis, Scores, SentenceResult, Sentiment
 from graphql_api.ports import ResultCache
@@ -17,11 +20,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["sqlite", "tiered-sqlite"])
+@pytest.fixture(params=["sqlite", "tiered-sqlite", "dynamodb", "tiered-dynamodb"])
 def cache(request, tmp_path: Path, clock: FakeClock) -> Iterator[ResultCache]:
-    store = SqliteResultCache(tmp_path / "cache.sqlite3", clock)
-    yield store if request.param == "sqlite" else TieredResultCache(store, clock, 100)
-    store.close()
+    store: ResultCache
+    if "dynamodb" in request.param:
+        table = request.getfixturevalue("cache_table")
+        store = DynamoDBResultCache(table, lambda: boto3.client("dynamodb"), clock)
+    else:
+        store = SqliteResultCache(tmp_path / "cache.sqlite3", clock)
+    tiered = request.param.startswith("tiered")
+    yield TieredResultCache(store, clock, 100, InMemoryMetrics()) if tiered else store
+    if isinstance(store, SqliteResultCache):
+        store.close()
 
 
 async def test_stored_analyses_come_back_intact(cache):
@@ -71,7 +81,7 @@ async def test_tiered_cache_serves_repeats_from_memory(tmp_path, clock):
     from tests.fakes import RecordingCache
 
     store = RecordingCache()
-    tiered = TieredResultCache(store, clock, 10)
+    tiered = TieredResultCache(store, clock, 10, InMemoryMetrics())
     await tiered.put_many({"k": (positive(), 60)})
 
     assert await tiered.get_many(["k"]) == {"k": positive()}

@@ -29,10 +29,3 @@ def test_invalid_configuration_is_refused_at_start(monkeypatch, variable, value)
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
         Settings()
-
-
-def test_cache_ttl_follows_the_runbook():
-    settings = Settings()
-    assert settings.cache_ttl_for(99) == 3_600
-    assert settings.cache_ttl_for(999) == 86_400
-    assert settings.cache_ttl_for(1_000) == 604_800

@@ -1,0 +1,84 @@
+"""AWS over real HTTP: moto_server in a subprocess, and the local Comprehend fake."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.comprehend_fake import FakeComprehend
+from tests.e2e.conftest import free_port, wait_until_up
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`moto_server` on a free loopback port for the whole session, stopped by its PID."""
+    port = free_port()
+    executable = shutil.which("moto_server", path=str(Path(sys.executable).parent))
+    assert executable, "moto_server not installed: `make install` adds moto[server]"
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    process = subprocess.Popen(
+        [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/moto-api/", process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def comprehend_fake() -> Iterator[FakeComprehend]:
+    fake = FakeComprehend().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch, moto_url: str, comprehend_fake: FakeComprehend) -> FakeComprehend:
+    """Point every AWS client of the service at the emulators via the standard variables."""
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_COMPREHEND", comprehend_fake.url)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    comprehend_fake.reset()
+    return comprehend_fake
+
+
+@pytest.fixture
+def cache_table(aws_env, moto_url: str) -> str:
+    """A fresh cache table shaped like the deployed one: key `text_hash`, TTL on `ttl`."""
+    name = f"AuraStream-SentimentCache-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "text_hash", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "text_hash", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+    return name

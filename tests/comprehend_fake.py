@@ -1,0 +1,120 @@
+"""A small local HTTP fake of Amazon Comprehend's JSON API (moto's Comprehend is canned).
+
+It speaks the real wire protocol (`X-Amz-Target: Comprehend_20171127.<Operation>`, JSON 1.1),
+so the production adapter runs unchanged through botocore against it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class ComprehendBehaviour:
+    """What the fake does next; tests change it between requests."""
+
+    throttle_next: int = 0  # answer this many calls with ThrottlingException
+    outage: bool = False  # answer every call with InternalServerException (HTTP 500)
+    delay_seconds: float = 0.0
+    #: Texts that get a per-item error the first time they are seen (code per text).
+    item_errors_once: dict[str, str] = field(default_factory=dict)
+    #: Texts that always get a per-item error.
+    item_errors: dict[str, str] = field(default_factory=dict)
+    languages: dict[str, str] = field(default_factory=dict)
+
+
+class FakeComprehend:
+    def __init__(self) -> None:
+        self.behaviour = ComprehendBehaviour()
+        self.calls: Counter[str] = Counter()
+        self.batches: list[tuple[str, list[str]]] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                operation = self.headers["X-Amz-Target"].split(".", 1)[1]
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, payload = fake.handle(operation, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FakeComprehend:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self) -> None:
+        self.behaviour = ComprehendBehaviour()
+        self.calls.clear()
+        self.batches.clear()
+
+    def handle(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        behaviour = self.behaviour
+        with self._lock:
+            self.calls[operation] += 1
+            throttled = behaviour.throttle_next > 0
+            if throttled:
+                behaviour.throttle_next -= 1
+        if behaviour.delay_seconds:
+            time.sleep(behaviour.delay_seconds)
+        if throttled:
+            return 400, {"__type": "ThrottlingException", "Message": "Rate exceeded"}
+        if behaviour.outage:
+            return 500, {"__type": "InternalServerException", "Message": "Service unavailable"}
+        texts: list[str] = body.get("TextList", [])
+        self.batches.append((operation, texts))
+        if operation == "BatchDetectDominantLanguage":
+            return 200, {"ResultList": [self._language(i, t) for i, t in enumerate(texts)],
+                         "ErrorList": []}  # fmt: skip
+        if operation == "BatchDetectSentiment":
+            results, errors = [], []
+            for index, text in enumerate(texts):
+                code = behaviour.item_errors.get(text) or behaviour.item_errors_once.pop(text, None)
+                if code:
+                    errors.append({"Index": index, "ErrorCode": code, "ErrorMessage": code})
+                else:
+                    results.append(self._sentiment(index, text))
+            return 200, {"ResultList": results, "ErrorList": errors}
+        return 400, {"__type": "InvalidRequestException", "Message": operation}
+
+    def _language(self, index: int, text: str) -> dict[str, Any]:
+        code = self.behaviour.languages.get(text, "en")
+        return {"Index": index, "Languages": [{"LanguageCode": code, "Score": 0.99}]}
+
+    @staticmethod
+    def _sentiment(index: int, text: str) -> dict[str, Any]:
+        lowered = text.lower()
+        if "good" in lowered or "great" in lowered:
+            label, scores = "POSITIVE", (0.97, 0.01, 0.01, 0.01)
+        elif "bad" in lowered or "awful" in lowered:
+            label, scores = "NEGATIVE", (0.01, 0.97, 0.01, 0.01)
+        else:
+            label, scores = "NEUTRAL", (0.02, 0.02, 0.95, 0.01)
+        positive, negative, neutral, mixed = scores
+        score = {"Positive": positive, "Negative": negative, "Neutral": neutral, "Mixed": mixed}
+        return {"Index": index, "Sentiment": label, "SentimentScore": score}
+
+    @property
+    def sentiment_calls(self) -> int:
+        return self.calls["BatchDetectSentiment"]
