@@ -62,7 +62,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await container.jobs.resume_unfinished()
         yield
+        stop = getattr(container.jobs.runner, "stop", None)
+        if stop is not None:
+            await stop()
         container.close()
 
     app = Starlette(

@@ -17,9 +17,18 @@ from graphql_api.adapters.resilience import Breaker, FallbackEngine, GuardedCach
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentFailure
-from graphql_api.ports import Clock, Metrics, ResultCache, SentimentEngine
+from graphql_api.ports import (
+    BlobStore,
+    Clock,
+    JobRunner,
+    JobStore,
+    Metrics,
+    ResultCache,
+    SentimentEngine,
+)
 from graphql_api.services.analysis import AnalysisPolicy, AnalysisService
 from graphql_api.services.health import ComponentProbe, HealthService, HealthStatus
+from graphql_api.services.jobs import JobService
 from graphql_api.settings import Settings
 
 HEALTH_PROBE_TEXT = "AuraStream health check: everything works well."
@@ -34,13 +43,15 @@ class Container:
     analysis: AnalysisService
     health: HealthService
     aws: AwsClients
+    jobs: JobService
 
     def close(self) -> None:
-        """Release local resources (the SQLite connection); AWS clients need nothing."""
-        store = _innermost(self.cache) if self.cache is not None else None
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
+        """Release local resources (SQLite connections); AWS clients need nothing."""
+        stores = [self.jobs.store, _innermost(self.cache) if self.cache is not None else None]
+        for store in stores:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
 
 
 def bootstrap(
@@ -51,6 +62,9 @@ def bootstrap(
     metrics: Metrics | None = None,
     clock: Clock | None = None,
     aws: AwsClients | None = None,
+    job_store: JobStore | None = None,
+    blobs: BlobStore | None = None,
+    runner: JobRunner | None = None,
 ) -> Container:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -63,7 +77,48 @@ def bootstrap(
     health = HealthService(
         _probes(engine, cache), __version__, timeout_seconds=settings.health_timeout_seconds
     )
-    return Container(settings, engine, cache, metrics, analysis, health, aws)
+    jobs = _build_jobs(settings, aws, analysis, clock, metrics, job_store, blobs, runner)
+    return Container(settings, engine, cache, metrics, analysis, health, aws, jobs)
+
+
+def _build_jobs(
+    settings: Settings,
+    aws: AwsClients,
+    analysis: AnalysisService,
+    clock: Clock,
+    metrics: Metrics,
+    store: JobStore | None,
+    blobs: BlobStore | None,
+    runner: JobRunner | None,
+) -> JobService:
+    local_runner = None
+    if settings.backend == "aws":
+        from graphql_api.adapters.aws.dynamodb_jobs import DynamoDBJobStore
+        from graphql_api.adapters.aws.s3_blobs import S3BlobStore
+        from graphql_api.adapters.aws.step_functions import StepFunctionsJobRunner
+
+        store = store or DynamoDBJobStore(settings.jobs_table, lambda: aws.get("dynamodb"))
+        blobs = blobs or S3BlobStore(
+            settings.bucket, lambda: aws.get("s3"), settings.output_link_seconds
+        )
+        runner = runner or StepFunctionsJobRunner(
+            settings.state_machine_arn or "", lambda: aws.get("stepfunctions")
+        )
+    else:
+        from graphql_api.adapters.local.files import FileBlobStore
+        from graphql_api.adapters.local.runner import LocalJobRunner
+        from graphql_api.adapters.local.sqlite_jobs import SqliteJobStore
+
+        store = store or SqliteJobStore(settings.jobs_path)
+        blobs = blobs or FileBlobStore(settings.blobs_dir, settings.data_dir)
+        if runner is None:
+            runner = local_runner = LocalJobRunner(settings.local_job_concurrency)
+    service = JobService(
+        store, blobs, runner, analysis, clock, metrics, max_text_bytes=settings.max_text_bytes
+    )
+    if local_runner is not None:
+        local_runner.bind(service.run)
+    return service
 
 
 def _local_engine(settings: Settings) -> SentimentEngine:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
+from graphql_api.domain.jobs import Job, JobStatus
 from graphql_api.domain.results import Analysis, EngineOutcome
 
 
@@ -52,3 +53,65 @@ class Metrics(Protocol):
     def increment(self, name: str, value: float = 1) -> None: ...
 
     def observe_ms(self, name: str, milliseconds: float) -> None: ...
+
+
+class JobStore(Protocol):
+    """Job records, their completed parts and idempotency keys."""
+
+    async def create(self, job: Job) -> Job:
+        """Store a new job. With an idempotency key already used by the same owner, return
+        that job when the fingerprints match and raise IdempotencyConflict when not."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def list_jobs(
+        self, owner: str, status: JobStatus | None, limit: int, after: str | None
+    ) -> tuple[list[Job], str | None]:
+        """Newest first; returns a page and the cursor of the next page, if any."""
+        ...
+
+    async def update(self, job_id: str, **fields: Any) -> Job:
+        """Set fields of the job record (status, total, parts, timestamps, summary, ...)."""
+        ...
+
+    async def complete_part(self, job_id: str, part: int, processed: int, failed: int) -> bool:
+        """Record a finished part and add its counts to the job, once; False if already done."""
+        ...
+
+    async def completed_parts(self, job_id: str) -> set[int]: ...
+
+    async def unfinished(self) -> list[str]:
+        """Ids of jobs not yet finished, oldest first (to resume after a restart)."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Job inputs, parts and outputs: files under the data directory, or S3."""
+
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def get(self, key: str) -> bytes:
+        """Raise KeyError when there is no such object."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def read_source(self, uri: str) -> bytes:
+        """A caller-named object: `s3://bucket/key` on AWS, a path in the data directory
+        locally. Raise SourceUnreadable when it cannot be read."""
+        ...
+
+    async def check_source(self, uri: str) -> None:
+        """Raise SourceUnreadable unless the object exists and may be read."""
+        ...
+
+    async def link(self, key: str) -> str:
+        """Where a caller can download the object: a pre-signed URL or a local path."""
+        ...
+
+
+class JobRunner(Protocol):
+    """Starts a submitted job: Step Functions on AWS, an in-process task locally."""
+
+    async def start(self, job_id: str) -> None: ...

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("AURASTREAM_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
     )
     cache_table: str = "AuraStream-SentimentCache"
+    jobs_table: str = "AuraStream-Jobs"
+    bucket: str = "aura-stream-documents"
+    state_machine_arn: str | None = None
+    #: How long a job's pre-signed output link stays valid.
+    output_link_seconds: int = Field(3_600, ge=60, le=604_800)
     aws_connect_timeout_seconds: float = Field(0.5, gt=0)
     aws_read_timeout_seconds: float = Field(1.0, gt=0)
     aws_max_attempts: int = Field(3, ge=1)
@@ -65,9 +70,20 @@ class Settings(BaseSettings):
     # Health probes never take longer than this per component.
     health_timeout_seconds: float = Field(1.0, gt=0)
 
+    # Jobs run in-process locally, this many at a time.
+    local_job_concurrency: int = Field(1, ge=1)
+
     @property
     def cache_path(self) -> Path:
         return self.data_dir / "cache.sqlite3"
+
+    @property
+    def jobs_path(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "objects"
 
     @property
     def primary_engine(self) -> EngineName:

@@ -85,8 +85,10 @@ class FakeComprehend:
         texts: list[str] = body.get("TextList", [])
         self.batches.append((operation, texts))
         if operation == "BatchDetectDominantLanguage":
-            return 200, {"ResultList": [self._language(i, t) for i, t in enumerate(texts)],
-                         "ErrorList": []}  # fmt: skip
+            return 200, {
+                "ResultList": [self._language(i, t) for i, t in enumerate(texts)],
+                "ErrorList": [],
+            }
         if operation == "BatchDetectSentiment":
             results, errors = [], []
             for index, text in enumerate(texts):

@@ -9,10 +9,14 @@ from strawberry.dataloader import DataLoader
 from graphql_api.bootstrap import Container
 from graphql_api.domain.results import DocumentRequest, DocumentResult
 
+#: The owner of jobs created without an API key (auth off on a local server).
+LOCAL_OWNER = "local"
+
 
 @dataclass
 class Context:
     container: Container
+    owner: str = LOCAL_OWNER
     #: Every resolver of one operation loads through this, so their documents share one batch.
     analysis_loader: DataLoader[DocumentRequest, DocumentResult] = field(init=False)
 

@@ -19,7 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from graphql_api.gql import resolvers
 from graphql_api.gql.errors import MASKED_MESSAGE, should_mask
-from graphql_api.gql.types import AnalyzeResult, DocumentResult, Health
+from graphql_api.gql.types import AnalyzeResult, DocumentResult, Health, Job, JobConnection
 from graphql_api.settings import Settings
 
 
@@ -35,6 +35,12 @@ class Query:
             "analyzeDocument fields in one query are answered as a single batch."
         ),
     )
+    job: Job | None = strawberry.field(
+        resolver=resolvers.job, description="One of your jobs, or null when there is none."
+    )
+    jobs: JobConnection = strawberry.field(
+        resolver=resolvers.jobs, description="Your jobs, newest first."
+    )
 
 
 @strawberry.type
@@ -42,6 +48,10 @@ class Mutation:
     analyze: AnalyzeResult = strawberry.mutation(
         resolver=resolvers.analyze,
         description="Analyse a list of documents as one batch; results in input order.",
+    )
+    submit_job: Job = strawberry.mutation(
+        resolver=resolvers.submit_job,
+        description="Start a batch job over up to 10,000 documents; poll it with `job`.",
     )
 
 

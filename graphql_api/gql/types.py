@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
+from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain import results as domain
 from graphql_api.services import health as health_domain
 
@@ -132,3 +134,176 @@ class Health:
                 for c in report.components
             ],
         )
+
+
+JobStatus = strawberry.enum(jobs_domain.JobStatus, description="Where a job is in its life.")
+JobSourceFormat = strawberry.enum(jobs_domain.SourceFormat, description="How a source is laid out.")
+
+
+@strawberry.input(description="Documents inline, or a stored object to read them from.")
+class SubmitJobInput:
+    documents: list[DocumentInput] | None = strawberry.field(
+        default=None, description="Up to 10,000 documents of up to 100 KB each."
+    )
+    source: str | None = strawberry.field(
+        default=None,
+        description="s3://bucket/key on AWS; a file in the data directory when local.",
+    )
+    format: JobSourceFormat | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="How the source is laid out (JSONL by default)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Same key and same input: the same job, nothing new starts.",
+    )
+    text_column: str = strawberry.field(
+        default="text", description="The JSON field or CSV column holding each text."
+    )
+    id_column: str | None = strawberry.field(
+        default="id", description="The JSON field or CSV column holding each document's id."
+    )
+    language_code: str | None = strawberry.field(
+        default=None, description="The language of every document; detected when omitted."
+    )
+
+
+@strawberry.type
+class JobProgress:
+    total: int
+    processed: int
+    failed: int
+    percent: float
+
+
+@strawberry.type(description="Documents per sentiment and the mean scores of a finished job.")
+class JobSummary:
+    positive: int
+    negative: int
+    neutral: int
+    mixed: int
+    mean_scores: SentimentScores | None
+
+    @classmethod
+    def from_domain(cls, summary: jobs_domain.JobSummary) -> JobSummary:
+        counts = summary.counts
+        mean = summary.mean_scores
+        return cls(
+            positive=counts.get("POSITIVE", 0),
+            negative=counts.get("NEGATIVE", 0),
+            neutral=counts.get("NEUTRAL", 0),
+            mixed=counts.get("MIXED", 0),
+            mean_scores=SentimentScores.from_domain(mean) if mean else None,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class JobResultEdge:
+    cursor: str
+    node: DocumentResult
+
+
+@strawberry.type
+class JobResultConnection:
+    edges: list[JobResultEdge]
+    page_info: PageInfo
+
+
+async def _job_results(
+    root: Any, info: strawberry.Info, first: int | None = 100, after: str | None = None
+) -> JobResultConnection:
+    limit = max(0, min(first if first is not None else 100, MAX_PAGE))
+    position = jobs_domain.decode_cursor("result", after)
+    offset = int(position) + 1 if position and position.isdigit() else 0
+    results, more = await info.context.container.jobs.results(root.domain, offset, limit)
+    edges = [
+        JobResultEdge(
+            cursor=jobs_domain.encode_cursor("result", r.index), node=document_result_from_job(r)
+        )
+        for r in results
+    ]
+    end = edges[-1].cursor if edges else after
+    return JobResultConnection(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end))
+
+
+async def _job_output_url(root: Any, info: strawberry.Info) -> str | None:
+    link: str | None = await info.context.container.jobs.output_link(root.domain)
+    return link
+
+
+@strawberry.type(description="A batch job and, page by page, its per-document results.")
+class Job:
+    id: strawberry.ID
+    status: JobStatus  # type: ignore[valid-type]
+    progress: JobProgress
+    summary: JobSummary | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_seconds: float | None
+    error: str | None
+    domain: strawberry.Private[jobs_domain.Job]
+
+    results: JobResultConnection = strawberry.field(
+        resolver=_job_results, description="Per-document results in input order, a page at a time."
+    )
+    output_url: str | None = strawberry.field(
+        resolver=_job_output_url,
+        description="The full JSON Lines output: a pre-signed URL on AWS, a local path.",
+    )
+
+    @classmethod
+    def from_domain(cls, job: jobs_domain.Job) -> Job:
+        return cls(
+            id=strawberry.ID(job.id),
+            status=job.status,
+            progress=JobProgress(
+                total=job.total,
+                processed=job.processed,
+                failed=job.failed,
+                percent=round(job.percent, 2),
+            ),
+            summary=JobSummary.from_domain(job.summary) if job.summary else None,
+            created_at=_timestamp(job.created_at),
+            started_at=_timestamp(job.started_at) if job.started_at else None,
+            completed_at=_timestamp(job.completed_at) if job.completed_at else None,
+            duration_seconds=job.duration_seconds,
+            error=job.error,
+            domain=job,
+        )
+
+
+@strawberry.type
+class JobEdge:
+    cursor: str
+    node: Job
+
+
+@strawberry.type
+class JobConnection:
+    edges: list[JobEdge]
+    page_info: PageInfo
+
+
+MAX_PAGE = 1_000
+
+
+def _timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def document_result_from_job(result: jobs_domain.JobResult) -> DocumentResult:
+    return DocumentResult.from_domain(
+        domain.DocumentResult(
+            id=result.id,
+            text_hash=result.text_hash,
+            analysis=result.analysis,
+            failure=result.failure,
+            cached=result.cached,
+        )
+    )

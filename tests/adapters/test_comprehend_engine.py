@@ -38,7 +38,10 @@ async def test_sentiment_comes_back_in_order_with_scores(aws_env):
     outcomes = await comprehend().analyze_batch(["good", "awful", "a table"], "en")
 
     assert [o.sentiment for o in outcomes if isinstance(o, Analysis)] == [
-        Sentiment.POSITIVE, Sentiment.NEGATIVE, Sentiment.NEUTRAL]  # fmt: skip
+        Sentiment.POSITIVE,
+        Sentiment.NEGATIVE,
+        Sentiment.NEUTRAL,
+    ]
     assert aws_env.sentiment_calls == 1
 
 
@@ -46,7 +49,11 @@ async def test_languages_are_detected_in_one_batch(aws_env):
     aws_env.behaviour.languages = {"hola": "es", "salut": "fr", "hallo": "nl"}
 
     assert await comprehend().detect_languages(["hola", "salut", "hi", "hallo"]) == [
-        "es", "fr", "en", "nl"]  # fmt: skip
+        "es",
+        "fr",
+        "en",
+        "nl",
+    ]
     assert aws_env.calls["BatchDetectDominantLanguage"] == 1
 
 

@@ -5,10 +5,14 @@ ANALYZE = operation("Analyze")
 
 
 def documents(count: int, duplicates: int = 0) -> list[dict[str, str]]:
-    unique = [{"id": str(i), "text": f"review {i} was good", "languageCode": "en"}
-              for i in range(count - duplicates)]  # fmt: skip
-    repeats = [{"id": f"dup-{i}", "text": f"review {i} was good", "languageCode": "en"}
-               for i in range(duplicates)]  # fmt: skip
+    unique = [
+        {"id": str(i), "text": f"review {i} was good", "languageCode": "en"}
+        for i in range(count - duplicates)
+    ]
+    repeats = [
+        {"id": f"dup-{i}", "text": f"review {i} was good", "languageCode": "en"}
+        for i in range(duplicates)
+    ]
     return unique + repeats
 
 

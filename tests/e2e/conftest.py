@@ -35,8 +35,18 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data_dir: Path = tmp_path_factory.mktemp("server-data")
     env = {**os.environ, "AURASTREAM_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "graphql_api", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "graphql_api",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

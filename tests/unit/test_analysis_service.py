@@ -125,9 +125,12 @@ async def test_cache_lifetime_follows_text_length():
     service, _, cache, _ = make_service()
 
     await service.analyze(
-        [DocumentRequest("good " * 10, "en"), DocumentRequest("good " * 100, "en"),
-         DocumentRequest("good " * 300, "en")]
-    )  # fmt: skip
+        [
+            DocumentRequest("good " * 10, "en"),
+            DocumentRequest("good " * 100, "en"),
+            DocumentRequest("good " * 300, "en"),
+        ]
+    )
 
     assert sorted(ttl for _, ttl in cache.writes[0].values()) == [3_600, 86_400, 604_800]
 
@@ -136,9 +139,12 @@ async def test_whitespace_variants_share_one_analysis_but_case_does_not():
     service, engine, _, _ = make_service()
 
     results = await service.analyze(
-        [DocumentRequest("so  good\n", "en"), DocumentRequest("so good", "en"),
-         DocumentRequest("SO GOOD", "en")]
-    )  # fmt: skip
+        [
+            DocumentRequest("so  good\n", "en"),
+            DocumentRequest("so good", "en"),
+            DocumentRequest("SO GOOD", "en"),
+        ]
+    )
 
     assert results[0].text_hash == results[1].text_hash != results[2].text_hash
     assert len(engine.analyzed_texts) == 2

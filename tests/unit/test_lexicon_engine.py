@@ -34,8 +34,12 @@ async def test_scores_are_probabilities_that_sum_to_one(engine):
     texts = ["great", "awful", "a table", "good but bad", "NOT GOOD AT ALL!!!", "meh :)"]
     for outcome in await engine.analyze_batch(texts, "en"):
         assert isinstance(outcome, Analysis)
-        values = [outcome.scores.positive, outcome.scores.negative,
-                  outcome.scores.neutral, outcome.scores.mixed]  # fmt: skip
+        values = [
+            outcome.scores.positive,
+            outcome.scores.negative,
+            outcome.scores.neutral,
+            outcome.scores.mixed,
+        ]
         assert all(0 <= v <= 1 for v in values)
         assert math.isclose(sum(values), 1.0, abs_tol=1e-12)
 

@@ -1,0 +1,183 @@
+"""Job records in SQLite (WAL), next to the result cache under the data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from graphql_api.domain.errors import IdempotencyConflict
+from graphql_api.domain.job_codec import job_from_dict, job_to_dict
+from graphql_api.domain.jobs import Job, JobStatus, decode_cursor, encode_cursor
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL,
+    created_at REAL NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS job_parts (
+    job_id TEXT NOT NULL, part INTEGER NOT NULL, processed INTEGER NOT NULL,
+    failed INTEGER NOT NULL, PRIMARY KEY (job_id, part));
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    owner TEXT NOT NULL, key TEXT NOT NULL, job_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    PRIMARY KEY (owner, key));
+"""
+
+
+class SqliteJobStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            connection.executescript(_SCHEMA)
+            self._connection = connection
+        return self._connection
+
+    async def _run(self, work: Any, *args: Any) -> Any:
+        def locked() -> Any:
+            with self._lock:
+                return work(self._connect(), *args)
+
+        return await asyncio.to_thread(locked)
+
+    async def create(self, job: Job) -> Job:
+        result: Job = await self._run(self._create, job)
+        return result
+
+    @staticmethod
+    def _create(db: sqlite3.Connection, job: Job) -> Job:
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            if job.idempotency_key is not None:
+                row = db.execute(
+                    "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner=? AND key=?",
+                    (job.owner, job.idempotency_key),
+                ).fetchone()
+                if row is not None:
+                    if row[1] != job.fingerprint:
+                        raise IdempotencyConflict(
+                            "This idempotencyKey was used with a different input."
+                        )
+                    existing = db.execute("SELECT record FROM jobs WHERE id=?", (row[0],))
+                    return job_from_dict(json.loads(existing.fetchone()[0]))
+                db.execute(
+                    "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?)",
+                    (job.owner, job.idempotency_key, job.id, job.fingerprint),
+                )
+            db.execute(
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
+                (job.id, job.owner, job.status.value, job.created_at, json.dumps(job_to_dict(job))),
+            )
+        return job
+
+    async def get(self, job_id: str) -> Job | None:
+        result: Job | None = await self._run(self._get, job_id)
+        return result
+
+    @staticmethod
+    def _get(db: sqlite3.Connection, job_id: str) -> Job | None:
+        row = db.execute("SELECT record FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return job_from_dict(json.loads(row[0])) if row else None
+
+    async def list_jobs(
+        self, owner: str, status: JobStatus | None, limit: int, after: str | None
+    ) -> tuple[list[Job], str | None]:
+        result: tuple[list[Job], str | None] = await self._run(
+            self._list, owner, status, limit, after
+        )
+        return result
+
+    @staticmethod
+    def _list(
+        db: sqlite3.Connection, owner: str, status: JobStatus | None, limit: int, after: str | None
+    ) -> tuple[list[Job], str | None]:
+        query = "SELECT record, created_at, id FROM jobs WHERE owner=?"
+        params: list[Any] = [owner]
+        if status is not None:
+            query += " AND status=?"
+            params.append(status.value)
+        position = decode_cursor("job", after)
+        if position:
+            created, _, job_id = position.partition("|")
+            query += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [float(created), float(created), job_id]
+        query += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        rows = db.execute(query, [*params, limit + 1]).fetchall()
+        jobs = [job_from_dict(json.loads(row[0])) for row in rows[:limit]]
+        more = len(rows) > limit
+        cursor = (
+            encode_cursor("job", f"{rows[limit - 1][1]!r}|{rows[limit - 1][2]}") if more else None
+        )
+        return jobs, cursor
+
+    async def update(self, job_id: str, **fields: Any) -> Job:
+        result: Job = await self._run(self._update, job_id, fields)
+        return result
+
+    @staticmethod
+    def _update(db: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> Job:
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT record FROM jobs WHERE id=?", (job_id,)).fetchone()
+            job = replace(job_from_dict(json.loads(row[0])), **fields)
+            db.execute(
+                "UPDATE jobs SET status=?, record=? WHERE id=?",
+                (job.status.value, json.dumps(job_to_dict(job)), job_id),
+            )
+        return job
+
+    async def complete_part(self, job_id: str, part: int, processed: int, failed: int) -> bool:
+        result: bool = await self._run(self._complete_part, job_id, part, processed, failed)
+        return result
+
+    @staticmethod
+    def _complete_part(
+        db: sqlite3.Connection, job_id: str, part: int, processed: int, failed: int
+    ) -> bool:
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO job_parts VALUES (?, ?, ?, ?)",
+                (job_id, part, processed, failed),
+            ).rowcount
+            if not inserted:
+                return False
+            row = db.execute("SELECT record FROM jobs WHERE id=?", (job_id,)).fetchone()
+            job = job_from_dict(json.loads(row[0]))
+            job = replace(job, processed=job.processed + processed, failed=job.failed + failed)
+            db.execute(
+                "UPDATE jobs SET record=? WHERE id=?", (json.dumps(job_to_dict(job)), job_id)
+            )
+        return True
+
+    async def completed_parts(self, job_id: str) -> set[int]:
+        rows = await self._run(
+            lambda db, j: db.execute("SELECT part FROM job_parts WHERE job_id=?", (j,)).fetchall(),
+            job_id,
+        )
+        return {row[0] for row in rows}
+
+    async def unfinished(self) -> list[str]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT id FROM jobs WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at"
+            ).fetchall()
+        )
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

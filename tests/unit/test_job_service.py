@@ -1,0 +1,173 @@
+"""The job pipeline end to end on the embedded adapters (SQLite, files, in-process runner)."""
+
+import pytest
+
+from graphql_api.bootstrap import Container, bootstrap
+from graphql_api.domain.errors import AuraStreamError, ErrorCode, IdempotencyConflict
+from graphql_api.domain.jobs import JobSource, JobStatus, SourceFormat
+from graphql_api.domain.results import DocumentRequest
+from graphql_api.services.jobs import JobRequest
+from tests.fakes import RecordingCache, RecordingEngine
+
+
+@pytest.fixture
+def container(settings):
+    container = bootstrap(settings, engine=RecordingEngine(), cache=RecordingCache())
+    yield container
+    container.close()
+
+
+def docs(count: int, prefix: str = "doc") -> list[DocumentRequest]:
+    return [DocumentRequest(f"{prefix} {i} is good", "en", f"{prefix}-{i}") for i in range(count)]
+
+
+async def run_to_end(container: Container, request: JobRequest):
+    job = await container.jobs.submit(request)
+    await container.jobs.runner.wait(job.id)  # type: ignore[attr-defined]
+    return await container.jobs.get(job.id, request.owner)
+
+
+async def all_results(container: Container, job):
+    results, offset = [], 0
+    while True:
+        page, more = await container.jobs.results(job, offset, 100)
+        results += page
+        offset += len(page)
+        if not more:
+            return results
+
+
+async def test_a_thousand_documents_succeed_with_every_result_once(container):
+    job = await run_to_end(container, JobRequest("tenant-a", documents=docs(1_000)))
+
+    assert job.status is JobStatus.SUCCEEDED
+    assert (job.total, job.processed, job.failed, job.parts) == (1_000, 1_000, 0, 40)
+    assert job.summary is not None
+    assert job.summary.counts["POSITIVE"] == 1_000
+    results = await all_results(container, job)
+    assert [r.index for r in results] == list(range(1_000))
+    assert results[999].id == "doc-999"
+    assert job.output_key is not None
+    output = await container.jobs.blobs.get(job.output_key)
+    assert len(output.splitlines()) == 1_000
+    assert b"is good" not in output  # results only, never the text
+
+
+async def test_the_same_idempotency_key_and_input_return_the_same_job(container):
+    first = await run_to_end(container, JobRequest("t", documents=docs(3), idempotency_key="k1"))
+    again = await container.jobs.submit(JobRequest("t", documents=docs(3), idempotency_key="k1"))
+
+    assert again.id == first.id
+    assert container.metrics.counters["JobsSubmitted"] == 1
+
+
+async def test_the_same_idempotency_key_with_other_input_is_refused(container):
+    await container.jobs.submit(JobRequest("t", documents=docs(3), idempotency_key="k2"))
+
+    with pytest.raises(IdempotencyConflict):
+        await container.jobs.submit(JobRequest("t", documents=docs(4), idempotency_key="k2"))
+
+
+async def test_idempotency_keys_belong_to_their_tenant(container):
+    mine = await container.jobs.submit(JobRequest("a", documents=docs(1), idempotency_key="k"))
+    theirs = await container.jobs.submit(JobRequest("b", documents=docs(2), idempotency_key="k"))
+
+    assert mine.id != theirs.id
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        (JobRequest("t", documents=[]), ErrorCode.NO_DOCUMENTS),
+        (JobRequest("t", documents=docs(10_001)), ErrorCode.TOO_MANY_DOCUMENTS),
+        (JobRequest("t"), ErrorCode.BAD_USER_INPUT),
+        (JobRequest("t", source=JobSource("missing.jsonl")), ErrorCode.SOURCE_UNREADABLE),
+        (JobRequest("t", source=JobSource("../../etc/passwd")), ErrorCode.SOURCE_UNREADABLE),
+    ],
+    ids=["empty", "too-many", "neither", "missing-object", "outside-data-dir"],
+)
+async def test_bad_submissions_are_refused_with_a_code(container, request_, code):
+    with pytest.raises(AuraStreamError) as raised:
+        await container.jobs.submit(request_)
+    assert raised.value.code == code
+
+
+async def test_a_csv_source_with_a_malformed_line_ends_partial(container, settings):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "reviews.csv").write_text(
+        'id,review\n1,"good film"\n2,"unterminated\n3,bad film\n'
+    )
+    source = JobSource("reviews.csv", SourceFormat.CSV, text_column="review")
+
+    job = await run_to_end(container, JobRequest("t", source=source))
+
+    assert job.status is JobStatus.PARTIAL
+    results = await all_results(container, job)
+    assert results[0].analysis is not None
+    assert any(r.failure and r.failure.code == ErrorCode.MALFORMED_RECORD for r in results)
+
+
+async def test_long_documents_are_split_and_recombined(container):
+    long_text = "This part is good. " * 600  # ~11,400 bytes: three pieces
+    job = await run_to_end(container, JobRequest("t", documents=[DocumentRequest(long_text, "en")]))
+
+    (result,) = await all_results(container, job)
+    assert result.parts == 3
+    assert result.analysis is not None
+    engine: RecordingEngine = container.engine  # type: ignore[assignment]
+    assert all(len(text.encode()) <= 5_000 for text in engine.analyzed_texts)
+
+
+async def test_a_failing_part_is_recorded_as_failed_documents(container, monkeypatch):
+    original = container.jobs.process_part
+
+    async def fail_part_one(job_id: str, part: int):
+        if part == 1:
+            raise RuntimeError("worker crashed")
+        return await original(job_id, part)
+
+    monkeypatch.setattr(container.jobs, "process_part", fail_part_one)
+    job = await run_to_end(container, JobRequest("t", documents=docs(60)))
+
+    assert job.status is JobStatus.PARTIAL
+    assert (job.processed, job.failed) == (60, 25)
+    results = await all_results(container, job)
+    assert {r.failure.code for r in results if r.failure} == {ErrorCode.PART_FAILED}
+
+
+async def test_a_job_stopped_midway_resumes_without_losing_or_repeating(settings):
+    first = bootstrap(settings, engine=RecordingEngine(), cache=RecordingCache())
+    job = await first.jobs.submit(JobRequest("t", documents=docs(100)))
+    await first.jobs.runner.stop()  # type: ignore[attr-defined]
+    await first.jobs.prepare(job.id)
+    await first.jobs.process_part(job.id, 0)
+    await first.jobs.process_part(job.id, 2)
+    first.close()
+
+    second = bootstrap(settings, engine=RecordingEngine(), cache=RecordingCache())
+    assert await second.jobs.resume_unfinished() == [job.id]
+    await second.jobs.runner.wait(job.id)  # type: ignore[attr-defined]
+    done = await second.jobs.get(job.id, "t")
+
+    assert done.status is JobStatus.SUCCEEDED
+    assert (done.processed, done.failed) == (100, 0)
+    results = await all_results(second, done)
+    assert [r.id for r in results] == [f"doc-{i}" for i in range(100)]
+    engine: RecordingEngine = second.engine  # type: ignore[assignment]
+    assert len(engine.analyzed_texts) == 50  # only parts 1 and 3 ran again
+    second.close()
+
+
+async def test_jobs_are_listed_newest_first_per_tenant(container):
+    for i in range(3):
+        await container.jobs.submit(JobRequest("a", documents=docs(1, f"a{i}")))
+    await container.jobs.submit(JobRequest("b", documents=docs(1)))
+
+    page, cursor = await container.jobs.list_jobs("a", None, 2, None)
+    rest, end = await container.jobs.list_jobs("a", None, 2, cursor)
+
+    assert len(page) == 2
+    assert len(rest) == 1
+    assert end is None
+    created = [j.created_at for j in page + rest]
+    assert created == sorted(created, reverse=True)
