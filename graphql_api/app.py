@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -21,6 +21,7 @@ from graphql_api.gql.errors import with_code
 from graphql_api.gql.schema import build_schema
 from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
+from graphql_api.web import STATIC_ROUTE_NAME, graphiql_response, static_files
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -31,6 +32,9 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql else None,
         )
         self.container = container
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response(request)  # GraphiQL and React served from /static, no CDN
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(self.container)
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Route("/v1/health", health, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/v1/health/live", live, methods=["GET"]),
+            Mount("/static", static_files(), name=STATIC_ROUTE_NAME),
         ],
         lifespan=lifespan,
     )

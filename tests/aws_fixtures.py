@@ -82,3 +82,40 @@ def cache_table(aws_env, moto_url: str) -> str:
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
     )
     return name
+
+
+@pytest.fixture
+def jobs_table(aws_env, moto_url: str) -> str:
+    """A jobs table shaped like the deployed one: pk/sk and the owner-created index."""
+    name = f"AuraStream-Jobs-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name_, "AttributeType": "S"}
+            for name_ in ("pk", "sk", "owner", "created")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "owner-created-index",
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "created", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+@pytest.fixture
+def bucket(aws_env, moto_url: str) -> str:
+    name = f"aura-stream-documents-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").create_bucket(Bucket=name)
+    return name

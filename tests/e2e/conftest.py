@@ -29,33 +29,52 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+class Server:
+    """`aurastream serve` in a subprocess on a free loopback port, stopped by its PID."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "AURASTREAM_DATA_DIR": str(data_dir), **env}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Server":
+        command = [
+            sys.executable,
+            "-m",
+            "graphql_api",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        self.process = subprocess.Popen(command, env=self.env)
+        wait_until_up(f"{self.url}/v1/health/live", self.process)
+        return self
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would: no shutdown hooks run."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`aurastream serve` in a subprocess on a free loopback port, stopped by its PID."""
-    port = free_port()
-    data_dir: Path = tmp_path_factory.mktemp("server-data")
-    env = {**os.environ, "AURASTREAM_DATA_DIR": str(data_dir)}
-    command = [
-        sys.executable,
-        "-m",
-        "graphql_api",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
+    server = Server(tmp_path_factory.mktemp("server-data")).start()
     try:
-        wait_until_up(f"{url}/v1/health/live", process)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()

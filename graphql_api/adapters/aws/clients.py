@@ -46,6 +46,8 @@ class AwsClients:
                     if self._session is None:
                         self._session = boto3.session.Session()
                     config = botocore_config(self._settings, read_timeout=read_timeout)
+                    if service == "s3":  # pre-signed output links use Signature Version 4
+                        config = config.merge(Config(signature_version="s3v4"))
                     client = self._session.client(service, config=config)
                     self._clients[service] = client
         return client

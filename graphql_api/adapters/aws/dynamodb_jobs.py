@@ -184,7 +184,11 @@ class DynamoDBJobStore:
                         "Update": {
                             "TableName": self.table,
                             "Key": _job_key(job_id),
-                            "UpdateExpression": "ADD processed :p, failed :f",
+                            "UpdateExpression": "ADD #processed :p, #failed :f",
+                            "ExpressionAttributeNames": {
+                                "#processed": "processed",
+                                "#failed": "failed",
+                            },
                             "ExpressionAttributeValues": {
                                 ":p": {"N": str(processed)},
                                 ":f": {"N": str(failed)},

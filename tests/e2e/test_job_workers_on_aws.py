@@ -1,0 +1,104 @@
+"""The Step Functions task handlers, driven as the state machine drives them, against moto_server
+(DynamoDB, S3, Step Functions) and the Comprehend fake, all over HTTP."""
+
+import asyncio
+import json
+
+import boto3
+import httpx
+import pytest
+
+from graphql_api.bootstrap import bootstrap
+from graphql_api.domain.jobs import JobStatus
+from graphql_api.domain.results import DocumentRequest
+from graphql_api.jobs import handlers
+from graphql_api.services.jobs import JobRequest
+
+
+@pytest.fixture
+def aws_jobs(monkeypatch, aws_env, cache_table, jobs_table, bucket):
+    machine = boto3.client("stepfunctions").create_state_machine(
+        name=f"AuraStream-AnalyzeJob-{bucket[-8:]}",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/aurastream-jobs",
+    )["stateMachineArn"]
+    for name, value in {
+        "AURASTREAM_BACKEND": "aws",
+        "AURASTREAM_CACHE_TABLE": cache_table,
+        "AURASTREAM_JOBS_TABLE": jobs_table,
+        "AURASTREAM_BUCKET": bucket,
+        "AURASTREAM_STATE_MACHINE_ARN": machine,
+        "AURASTREAM_COMPREHEND_BUDGET_SECONDS": "5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    handlers._container.cache_clear()  # a fresh Lambda container per test
+    yield machine
+    handlers._container.cache_clear()
+
+
+def submit(documents: list[str]) -> str:
+    container = bootstrap()
+    request = JobRequest(
+        "tenant-a", documents=[DocumentRequest(t, "en", f"d{i}") for i, t in enumerate(documents)]
+    )
+    job = asyncio.run(container.jobs.submit(request))
+    return job.id
+
+
+def test_a_job_runs_through_prepare_the_parts_and_finalize(aws_jobs, bucket):
+    texts = [f"review {i} was {'good' if i % 2 else 'awful'}" for i in range(60)]
+    job_id = submit(texts)
+
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=aws_jobs)
+    assert [e["name"] for e in executions["executions"]] == [job_id]
+
+    prepared = handlers.prepare({"jobId": job_id}, None)
+    assert [p["partIndex"] for p in prepared["parts"]] == [0, 1, 2]
+    part_results = [handlers.process_part(p, None) for p in prepared["parts"]]
+    assert sum(r["processed"] for r in part_results) == 60
+    outcome = handlers.finalize({"jobId": job_id, "partResults": part_results}, None)
+
+    assert outcome == {"jobId": job_id, "status": "SUCCEEDED", "processed": 60, "failed": 0}
+    job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))
+    link = asyncio.run(handlers._container().jobs.output_link(job))
+    lines = httpx.get(link).text.splitlines()
+    assert len(lines) == 60
+    assert json.loads(lines[1])["sentiment"] == "POSITIVE"
+
+
+def test_a_retried_part_is_counted_once(aws_jobs):
+    job_id = submit(["good"] * 30)
+    prepared = handlers.prepare({"jobId": job_id}, None)
+    handlers.prepare({"jobId": job_id}, None)  # a retried Prepare changes nothing
+
+    first = handlers.process_part(prepared["parts"][0], None)
+    again = handlers.process_part(prepared["parts"][0], None)
+    handlers.process_part(prepared["parts"][1], None)
+    handlers.finalize({"jobId": job_id, "partResults": []}, None)
+
+    assert first == again
+    job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))
+    assert (job.status, job.processed, job.failed) == (JobStatus.SUCCEEDED, 30, 0)
+
+
+def test_a_part_caught_by_the_state_machine_ends_the_job_partial(aws_jobs):
+    job_id = submit(["good"] * 30)
+    prepared = handlers.prepare({"jobId": job_id}, None)
+    handlers.process_part(prepared["parts"][0], None)
+    caught = {"partIndex": 1, "failed": True, "error": {"Error": "Lambda.Unknown"}}
+
+    outcome = handlers.finalize({"jobId": job_id, "partResults": [caught]}, None)
+
+    assert outcome["status"] == "PARTIAL"
+    assert (outcome["processed"], outcome["failed"]) == (30, 5)
+
+
+def test_a_job_whose_prepare_failed_is_marked_failed_with_the_cause(aws_jobs):
+    job_id = submit(["good"])
+    error = {"Error": "States.TaskFailed", "Cause": json.dumps({"errorMessage": "source vanished"})}
+
+    outcome = handlers.finalize({"jobId": job_id, "failed": True, "error": error}, None)
+
+    assert outcome["status"] == "FAILED"
+    job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))
+    assert job.error == "States.TaskFailed: source vanished"
