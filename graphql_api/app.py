@@ -9,12 +9,13 @@ from typing import Any
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.gql.context import Context
 from graphql_api.gql.errors import with_code
@@ -22,6 +23,10 @@ from graphql_api.gql.schema import build_schema
 from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
 from graphql_api.web import STATIC_ROUTE_NAME, graphiql_response, static_files
+from graphql_api.web.status import status_routes
+
+#: The Prometheus text exposition format, version 0.0.4.
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -64,6 +69,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def live(_: Request) -> Response:
         return JSONResponse({"status": "alive"})
 
+    async def health_report() -> dict[str, object]:
+        return (await container.health.check()).as_json()
+
+    async def metrics(_: Request) -> Response:
+        if container.prometheus is None:
+            return PlainTextResponse("Metrics go to CloudWatch on this backend.\n", 404)
+        return Response(container.prometheus.exposition(), media_type=PROMETHEUS_CONTENT_TYPE)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await container.jobs.resume_unfinished()
@@ -79,6 +92,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Route("/v1/health", health, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/v1/health/live", live, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            *status_routes(health_report, container.recent or RecentMetrics()),
             Mount("/static", static_files(), name=STATIC_ROUTE_NAME),
         ],
         lifespan=lifespan,

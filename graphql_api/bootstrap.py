@@ -12,11 +12,14 @@ from graphql_api import __version__
 from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
-from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+from graphql_api.adapters.memory import SystemClock
+from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
+from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.adapters.resilience import Breaker, FallbackEngine, GuardedCache
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentFailure
+from graphql_api.observability import NAMESPACE, SERVICE
 from graphql_api.ports import (
     BlobStore,
     Clock,
@@ -44,6 +47,11 @@ class Container:
     health: HealthService
     aws: AwsClients
     jobs: JobService
+    #: The sinks behind `metrics` that entry points read: /metrics locally, EMF on Lambda.
+    prometheus: PrometheusMetrics | None = None
+    emf: EmfMetrics | None = None
+    #: The last hour in memory, for the local status page.
+    recent: RecentMetrics | None = None
 
     def close(self) -> None:
         """Release local resources (SQLite connections); AWS clients need nothing."""
@@ -68,7 +76,14 @@ def bootstrap(
 ) -> Container:
     settings = settings or Settings()
     clock = clock or SystemClock()
-    metrics = metrics or InMemoryMetrics()
+    prometheus = emf = recent = None
+    if metrics is None:
+        if settings.backend == "aws":
+            emf = EmfMetrics(NAMESPACE, SERVICE)
+            metrics = FanOutMetrics([emf])
+        else:
+            prometheus, recent = PrometheusMetrics(), RecentMetrics(clock.now)
+            metrics = FanOutMetrics([prometheus, recent])
     aws = aws or AwsClients(settings)  # clients are created on first use, never here
     engine = engine or _build_engine(settings, aws, metrics)
     if cache is None and settings.cache_enabled:
@@ -78,7 +93,9 @@ def bootstrap(
         _probes(engine, cache), __version__, timeout_seconds=settings.health_timeout_seconds
     )
     jobs = _build_jobs(settings, aws, analysis, clock, metrics, job_store, blobs, runner)
-    return Container(settings, engine, cache, metrics, analysis, health, aws, jobs)
+    return Container(
+        settings, engine, cache, metrics, analysis, health, aws, jobs, prometheus, emf, recent
+    )
 
 
 def _build_jobs(

@@ -48,11 +48,19 @@ class Clock(Protocol):
 
 
 class Metrics(Protocol):
-    """Counters and timings; CloudWatch EMF on Lambda, Prometheus locally, memory in tests."""
+    """Counters and timings; CloudWatch EMF on Lambda, Prometheus locally, memory in tests.
 
-    def increment(self, name: str, value: float = 1) -> None: ...
+    Names are the runbook's (CacheHit, EngineLatency, ...); dimensions stay few and
+    low-cardinality (e.g. {"operation": "analyze"}), never per document or per tenant.
+    """
 
-    def observe_ms(self, name: str, milliseconds: float) -> None: ...
+    def increment(
+        self, name: str, value: float = 1, dimensions: Mapping[str, str] | None = None
+    ) -> None: ...
+
+    def observe_ms(
+        self, name: str, milliseconds: float, dimensions: Mapping[str, str] | None = None
+    ) -> None: ...
 
 
 class JobStore(Protocol):

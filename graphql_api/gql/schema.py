@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -16,11 +17,16 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
+from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql import resolvers
-from graphql_api.gql.errors import MASKED_MESSAGE, should_mask
+from graphql_api.gql.errors import MASKED_MESSAGE, error_code, should_mask
+from graphql_api.gql.extensions import RequestMetrics
 from graphql_api.gql.types import AnalyzeResult, DocumentResult, Health, Job, JobConnection
 from graphql_api.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -55,8 +61,23 @@ class Mutation:
     )
 
 
+class AuraStreamSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log each error by code and type only: messages and sources can quote the request."""
+        for error in errors:
+            code = error_code(error, executed=error.path is not None)
+            original = type(error.original_error).__name__ if error.original_error else None
+            if code == ErrorCode.INTERNAL_SERVER_ERROR:
+                logger.error("unexpected error", extra={"code": code, "error_type": original},
+                             exc_info=error.original_error)  # fmt: skip
+            else:
+                logger.info("request error", extra={"code": code, "error_type": original})
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return AuraStreamSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True),
@@ -69,6 +90,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             partial(AddValidationRules, _limit_rules(settings)),
             partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
             partial(MaskErrors, should_mask_error=should_mask, error_message=MASKED_MESSAGE),
+            RequestMetrics,
         ],
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, DocumentRequest, DocumentResult
 from graphql_api.domain.text import cache_key, normalise, text_hash
+from graphql_api.observability import subsegment
 from graphql_api.ports import Metrics, ResultCache, SentimentEngine
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ class AnalysisService:
         if self.cache is None or not pending:
             return
         try:
-            hits = await self.cache.get_many(list(pending))
+            with subsegment("cache.get_many"):
+                hits = await self.cache.get_many(list(pending))
         except Exception:
             # A failing cache never fails a request: treat everything as a miss.
             logger.warning("cache read failed; bypassing the cache", exc_info=True)
@@ -173,15 +175,20 @@ class AnalysisService:
 
     async def _detect(self, texts: list[str]) -> list[str]:
         size = self.engine.max_batch_size
-        parts = await asyncio.gather(
-            *(self.engine.detect_languages(texts[i : i + size]) for i in range(0, len(texts), size))
-        )
+        with subsegment("engine.detect_languages"):
+            parts = await asyncio.gather(
+                *(
+                    self.engine.detect_languages(texts[i : i + size])
+                    for i in range(0, len(texts), size)
+                )
+            )
         return [language for part in parts for language in part]
 
     async def _analyze_chunk(self, language: str, chunk: list[_Pending]) -> None:
         started = time.perf_counter()
         try:
-            outcomes = await self.engine.analyze_batch([item.text for item in chunk], language)
+            with subsegment("engine.analyze_batch"):
+                outcomes = await self.engine.analyze_batch([item.text for item in chunk], language)
         except Exception:
             logger.exception("engine batch failed")
             self.metrics.increment("EngineErrors")
@@ -203,7 +210,8 @@ class AnalysisService:
         if not entries:
             return
         try:
-            await self.cache.put_many(entries)
+            with subsegment("cache.put_many"):
+                await self.cache.put_many(entries)
         except Exception:
             logger.warning("cache write failed; results were still returned", exc_info=True)
             self.metrics.increment("CacheErrors")

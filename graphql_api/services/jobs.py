@@ -30,6 +30,7 @@ from graphql_api.domain.jobs import (
     summarise,
 )
 from graphql_api.domain.results import DocumentFailure, DocumentRequest
+from graphql_api.observability import subsegment
 from graphql_api.ports import BlobStore, Clock, JobRunner, JobStore, Metrics
 from graphql_api.services.analysis import AnalysisService
 
@@ -99,12 +100,14 @@ class JobService:
         )
         if inline:
             await self.blobs.put(input_key(job.id), body)
-        stored = await self.store.create(job)
+        with subsegment("jobs.store.create"):
+            stored = await self.store.create(job)
         if stored.id == job.id:
             self.metrics.increment("JobsSubmitted")
         # Started even for a replayed key: the runner ignores a job it already started,
         # and this way a submit that crashed right after storing still gets its job run.
-        await self.runner.start(stored.id)
+        with subsegment("jobs.runner.start"):
+            await self.runner.start(stored.id)
         return stored
 
     async def _input(self, request: JobRequest) -> tuple[bool, bytes]:
@@ -132,7 +135,8 @@ class JobService:
         return False, json.dumps([*reference, request.language]).encode()
 
     async def get(self, job_id: str, owner: str) -> Job:
-        job = await self.store.get(job_id)
+        with subsegment("jobs.store.get"):
+            job = await self.store.get(job_id)
         if job is None or job.owner != owner:
             # Another tenant's job is reported exactly like a missing one.
             raise NotFound(f"No job {job_id}.")

@@ -1,0 +1,52 @@
+"""Logger, tracer and metrics, created once per process (Powertools for AWS Lambda).
+
+Logs are JSON and carry no raw text: only hashes, counts, codes and ids. The X-Ray tracer
+costs ~0.5 s of imports, so it is built only where traces go somewhere: on Lambda with
+tracing enabled. Elsewhere `subsegment()` is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "aurastream")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AuraStream")
+
+logger = Logger(service=SERVICE)
+
+
+@cache
+def tracer() -> Any | None:
+    on_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true"}
+    if not on_lambda or disabled:
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+@contextmanager
+def subsegment(name: str) -> Iterator[None]:
+    """An X-Ray subsegment around a call to a dependency (cache, engine, store, Step Functions)."""
+    active = tracer()
+    if active is None:
+        yield
+        return
+    with active.provider.in_subsegment(name):
+        yield
+
+
+def route_std_logging() -> None:
+    """Send the package's standard-library loggers through the JSON logger's handler."""
+    from aws_lambda_powertools.logging import utils
+
+    logging.getLogger("graphql_api")  # registered, so its children propagate to the copy
+    utils.copy_config_to_registered_loggers(source_logger=logger, include={"graphql_api"})
