@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from graphql_api.access.cli import app as keys_app
+
 app = typer.Typer(help="AuraStream sentiment analysis.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()

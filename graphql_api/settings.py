@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -67,6 +69,22 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(5, ge=1)
     breaker_recovery_seconds: float = Field(60, gt=0)
 
+    # Access. Keys are required on AWS, beyond loopback, or when `auth` is "required";
+    # "auto" leaves a local server on 127.0.0.1 open so GraphiQL works at once.
+    auth: Literal["auto", "required"] = "auto"
+    #: The address the local server listens on (set by `aurastream serve`).
+    listen_host: str = "127.0.0.1"
+    keys_table: str = "AuraStream-ApiKeys"
+    key_cache_ttl_seconds: float = Field(5.0, gt=0, le=60)
+    default_rate_per_second: float = Field(10.0, gt=0)
+    default_burst: int = Field(20, ge=1)
+    default_daily_document_quota: int = Field(10_000, ge=0)
+    comprehend_price_per_unit: Decimal = Decimal("0.0001")
+    usage_retention_days: int = Field(400, ge=1)
+    pii_detector: Literal["local", "comprehend"] = "local"
+    #: Origins allowed to call the API from browsers (CORS); empty allows none.
+    cors_origins: list[str] = Field(default_factory=list)
+
     # Health probes never take longer than this per component.
     health_timeout_seconds: float = Field(1.0, gt=0)
 
@@ -76,6 +94,14 @@ class Settings(BaseSettings):
     @property
     def cache_path(self) -> Path:
         return self.data_dir / "cache.sqlite3"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.data_dir / "access.sqlite3"
+
+    @property
+    def auth_enforced(self) -> bool:
+        return self.auth == "required" or self.backend == "aws" or not _loopback(self.listen_host)
 
     @property
     def jobs_path(self) -> Path:
@@ -90,3 +116,12 @@ class Settings(BaseSettings):
         if self.engine is not None:
             return self.engine
         return "comprehend" if self.backend == "aws" else "lexicon"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

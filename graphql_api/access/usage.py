@@ -1,0 +1,55 @@
+"""Usage metering: documents, cache hits and Comprehend billable units per tenant and day."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+#: Amazon Comprehend sentiment, per unit of 100 characters (us-east-1 list price).
+DEFAULT_PRICE_PER_UNIT = Decimal("0.0001")
+#: Comprehend bills units of 100 characters with a minimum of 3 units per document.
+CHARACTERS_PER_UNIT = 100
+MINIMUM_UNITS = 3
+
+
+def billable_units(text_length_chars: int) -> int:
+    """Comprehend units for one document: max(3, ceil(length / 100))."""
+    return max(MINIMUM_UNITS, math.ceil(text_length_chars / CHARACTERS_PER_UNIT))
+
+
+def estimated_cost(units: int, price_per_unit: Decimal = DEFAULT_PRICE_PER_UNIT) -> Decimal:
+    return units * price_per_unit
+
+
+@dataclass(frozen=True, slots=True)
+class UsageCounters:
+    """What a store keeps for one tenant and day."""
+
+    tenant_id: str
+    day: date
+    documents: int = 0
+    cache_hits: int = 0
+    billable_units: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    tenant_id: str
+    day: date
+    documents: int
+    cache_hits: int
+    billable_units: int
+    estimated_cost_usd: Decimal
+
+    @classmethod
+    def from_counters(cls, counters: UsageCounters, price_per_unit: Decimal) -> UsageDay:
+        return cls(
+            counters.tenant_id,
+            counters.day,
+            counters.documents,
+            counters.cache_hits,
+            counters.billable_units,
+            estimated_cost(counters.billable_units, price_per_unit),
+        )
