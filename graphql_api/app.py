@@ -1,24 +1,20 @@
-"""The ASGI application: GraphQL at /graphql, health as JSON for load balancers."""
+"""The ASGI application: GraphQL at /graphql, health for load balancers, metrics and status."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
-from strawberry.types import ExecutionResult
 
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.bootstrap import Container, bootstrap
-from graphql_api.gql.context import Context
-from graphql_api.gql.errors import with_code
+from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint
 from graphql_api.gql.schema import build_schema
 from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
@@ -29,48 +25,25 @@ from graphql_api.web.status import status_routes
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, container: Container) -> None:
-        settings = container.settings
-        super().__init__(
-            build_schema(settings),
-            graphql_ide="graphiql" if settings.graphiql else None,
-        )
-        self.container = container
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return graphiql_response(request)  # GraphiQL and React served from /static, no CDN
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(self.container)
-
-    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        response: GraphQLHTTPResponse = {"data": result.data}
-        if result.errors:
-            response["errors"] = [_formatted(error) for error in result.errors]
-        if result.extensions:
-            response["extensions"] = result.extensions
-        return response
-
-
-def _formatted(error: GraphQLError) -> dict[str, Any]:
-    # Errors with a path were raised while executing a field; the rest never ran.
-    return with_code(dict(error.formatted), error, executed=error.path is not None)
-
-
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
     container = container or bootstrap(settings)
+    settings = container.settings
+    graphql = GraphQLEndpoint(
+        build_schema(settings),
+        container,
+        graphiql_response if settings.graphiql_enabled else None,
+    )
 
     async def health(_: Request) -> Response:
         report = await container.health.check()
         status_code = 503 if report.status is HealthStatus.UNHEALTHY else 200
         return JSONResponse(report.as_json(), status_code=status_code)
 
-    async def live(_: Request) -> Response:
-        return JSONResponse({"status": "alive"})
-
     async def health_report() -> dict[str, object]:
         return (await container.health.check()).as_json()
+
+    async def live(_: Request) -> Response:
+        return JSONResponse({"status": "alive"})
 
     async def metrics(_: Request) -> Response:
         if container.prometheus is None:
@@ -86,9 +59,20 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await stop()
         container.close()
 
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["content-type", *PREFLIGHT_HEADERS],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLApp(container), methods=["GET", "POST", "OPTIONS"]),
+            Route("/graphql", graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             Route("/v1/health", health, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/v1/health/live", live, methods=["GET"]),
@@ -96,6 +80,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             *status_routes(health_report, container.recent or RecentMetrics()),
             Mount("/static", static_files(), name=STATIC_ROUTE_NAME),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.container = container

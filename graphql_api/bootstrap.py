@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphql_api import __version__
+from graphql_api.access import AccessService, build_access_service, build_access_store
 from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
@@ -29,8 +30,9 @@ from graphql_api.ports import (
     ResultCache,
     SentimentEngine,
 )
+from graphql_api.privacy import ComprehendPiiDetector, LocalPiiDetector, PiiDetector
 from graphql_api.services.analysis import AnalysisPolicy, AnalysisService
-from graphql_api.services.health import ComponentProbe, HealthService, HealthStatus
+from graphql_api.services.health import ComponentProbe, HealthService, HealthStatus, Probe
 from graphql_api.services.jobs import JobService
 from graphql_api.settings import Settings
 
@@ -47,6 +49,8 @@ class Container:
     health: HealthService
     aws: AwsClients
     jobs: JobService
+    access: AccessService
+    pii: PiiDetector
     #: The sinks behind `metrics` that entry points read: /metrics locally, EMF on Lambda.
     prometheus: PrometheusMetrics | None = None
     emf: EmfMetrics | None = None
@@ -56,6 +60,7 @@ class Container:
     def close(self) -> None:
         """Release local resources (SQLite connections); AWS clients need nothing."""
         stores = [self.jobs.store, _innermost(self.cache) if self.cache is not None else None]
+        self.access.close()
         for store in stores:
             close = getattr(store, "close", None)
             if close is not None:
@@ -73,6 +78,7 @@ def bootstrap(
     job_store: JobStore | None = None,
     blobs: BlobStore | None = None,
     runner: JobRunner | None = None,
+    access: AccessService | None = None,
 ) -> Container:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -89,12 +95,28 @@ def bootstrap(
     if cache is None and settings.cache_enabled:
         cache = _build_cache(settings, aws, clock, metrics)
     analysis = AnalysisService(engine, cache, metrics, _policy(settings))
-    health = HealthService(
-        _probes(engine, cache), __version__, timeout_seconds=settings.health_timeout_seconds
-    )
     jobs = _build_jobs(settings, aws, analysis, clock, metrics, job_store, blobs, runner)
+    access = access or build_access_service(
+        settings, build_access_store(settings, dynamodb=lambda: aws.get("dynamodb")), metrics, clock
+    )
+    probes = _probes(engine, cache)
+    if settings.auth_enforced:  # no key store, no authenticated request
+        probes["keys"] = ComponentProbe(_probe_keys(access), HealthStatus.UNHEALTHY)
+    health = HealthService(probes, __version__, timeout_seconds=settings.health_timeout_seconds)
     return Container(
-        settings, engine, cache, metrics, analysis, health, aws, jobs, prometheus, emf, recent
+        settings,
+        engine,
+        cache,
+        metrics,
+        analysis,
+        health,
+        aws,
+        jobs,
+        access,
+        _build_pii(settings, aws),
+        prometheus,
+        emf,
+        recent,
     )
 
 
@@ -173,6 +195,16 @@ def _build_cache(
     return TieredResultCache(GuardedCache(store, breaker), clock, settings.lru_max_entries, metrics)
 
 
+def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
+    local = LocalPiiDetector()
+    if settings.pii_detector != "comprehend":
+        return local
+    budget = settings.comprehend_budget_seconds
+    return ComprehendPiiDetector(
+        lambda: aws.get("comprehend", read_timeout=budget), fallback=local, budget_seconds=budget
+    )
+
+
 def _policy(settings: Settings) -> AnalysisPolicy:
     return AnalysisPolicy(
         max_text_bytes=settings.max_text_bytes,
@@ -227,3 +259,11 @@ def _innermost(cache: ResultCache) -> object:
     while getattr(layer, "store", None) is not None:
         layer = layer.store  # type: ignore[attr-defined]
     return layer
+
+
+def _probe_keys(access: AccessService) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        await access.ping()
+        return HealthStatus.HEALTHY, "key store reachable"
+
+    return probe

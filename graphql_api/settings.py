@@ -33,8 +33,11 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(10, ge=1)
     max_aliases: int = Field(30, ge=1)
     max_query_tokens: int = Field(2_000, ge=10)
-    graphiql: bool = True
-    introspection: bool = True
+    #: GraphiQL and introspection: on by default locally, off on AWS unless enabled.
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    #: Apollo automatic persisted queries remembered per process.
+    persisted_queries: int = Field(1_000, ge=0)
 
     # Cache: TTL by text length, as the runbook sets it.
     cache_enabled: bool = True
@@ -94,6 +97,14 @@ class Settings(BaseSettings):
     @property
     def cache_path(self) -> Path:
         return self.data_dir / "cache.sqlite3"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.backend == "local"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else self.backend == "local"
 
     @property
     def keys_path(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from graphql_api.access import Scope, build_access_service, build_access_store
+from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+from graphql_api.settings import Settings
 from tests.comprehend_fake import FakeComprehend
 from tests.e2e.conftest import free_port, wait_until_up
 
@@ -119,3 +123,43 @@ def bucket(aws_env, moto_url: str) -> str:
     name = f"aura-stream-documents-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+def create_keys_table(moto_url: str, name: str) -> str:
+    """A keys table shaped like the deployed one: string keys pk and sk, TTL on `ttl`."""
+    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+    if name in client.list_tables()["TableNames"]:
+        return name
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+    return name
+
+
+@pytest.fixture
+def keys_table(aws_env, moto_url: str) -> str:
+    return create_keys_table(moto_url, f"AuraStream-ApiKeys-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def aws_api_key(monkeypatch, keys_table: str) -> str:
+    """A key with every scope in a fresh keys table that the AWS backend is pointed at."""
+    monkeypatch.setenv("AURASTREAM_KEYS_TABLE", keys_table)
+    settings = Settings(backend="aws")
+    access = build_access_service(
+        settings, build_access_store(settings), InMemoryMetrics(), SystemClock()
+    )
+    created = asyncio.run(access.create_key("tenant-a", list(Scope), name="tests"))
+    return created.key

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from graphql_api.domain.results import DocumentResult
 
 #: Amazon Comprehend sentiment, per unit of 100 characters (us-east-1 list price).
 DEFAULT_PRICE_PER_UNIT = Decimal("0.0001")
@@ -53,3 +56,22 @@ class UsageDay:
             counters.billable_units,
             estimated_cost(counters.billable_units, price_per_unit),
         )
+
+
+def metered(results: Sequence[DocumentResult]) -> tuple[int, int, int]:
+    """(documents analysed, cache hits, Comprehend billable units) of one request.
+
+    Only documents Comprehend itself analysed cost units: cache hits and fallback
+    answers are free.
+    """
+    analysed = [r for r in results if r.analysis is not None]
+    cache_hits = sum(1 for r in analysed if r.cached)
+    units = sum(
+        billable_units(len(r.normalised_text))
+        for r in analysed
+        if r.analysis is not None
+        and not r.cached
+        and not r.analysis.degraded
+        and r.analysis.engine.startswith("comprehend")
+    )
+    return len(analysed), cache_hits, units

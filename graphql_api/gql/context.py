@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
+from graphql_api.access import Principal
 from graphql_api.bootstrap import Container
 from graphql_api.domain.results import DocumentRequest, DocumentResult
 
@@ -17,6 +18,8 @@ LOCAL_OWNER = "local"
 class Context:
     container: Container
     owner: str = LOCAL_OWNER
+    #: The API key's holder when keys are enforced; None on an open local server.
+    principal: Principal | None = None
     #: Every resolver of one operation loads through this, so their documents share one batch.
     analysis_loader: DataLoader[DocumentRequest, DocumentResult] = field(init=False)
 

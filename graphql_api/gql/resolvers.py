@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import strawberry
 
+from graphql_api.access.limits import utc_day
+from graphql_api.access.usage import metered
 from graphql_api.domain import jobs as jobs_domain
-from graphql_api.domain.errors import NotFound, TooManyDocuments
+from graphql_api.domain.errors import AuraStreamError, NotFound, TooManyDocuments
+from graphql_api.domain.results import DocumentRequest
+from graphql_api.domain.results import DocumentResult as DomainResult
 from graphql_api.gql.context import Context
 from graphql_api.gql.types import (
     AnalyzeInput,
@@ -18,8 +24,10 @@ from graphql_api.gql.types import (
     JobEdge,
     PageInfo,
     SubmitJobInput,
+    UsageDay,
 )
 from graphql_api.services.jobs import JobRequest
+from graphql_api.services.privacy import PiiFindings, PiiMode, find_personal_data
 
 Info = strawberry.Info[Context, None]
 
@@ -31,17 +39,65 @@ async def analyze(info: Info, input: AnalyzeInput) -> AnalyzeResult:
             f"{len(input.documents)} documents sent; at most {limit} per request. "
             "Use submitJob for larger batches."
         )
-    results = await info.context.analysis_loader.load_many([d.to_domain() for d in input.documents])
-    return AnalyzeResult(results=[DocumentResult.from_domain(r) for r in results])
+    requests = [d.to_domain() for d in input.documents]
+    results = await _analyse(info, requests)
+    findings = await _personal_data(info, requests, results, PiiMode(input.pii))
+    return AnalyzeResult(
+        results=[DocumentResult.from_domain(r, f) for r, f in zip(results, findings, strict=True)]
+    )
 
 
-async def analyze_document(info: Info, document: DocumentInput) -> DocumentResult:
-    result = await info.context.analysis_loader.load(document.to_domain())
-    return DocumentResult.from_domain(result)
+async def analyze_document(
+    info: Info, document: DocumentInput, pii: PiiMode = PiiMode.OFF
+) -> DocumentResult:
+    request = document.to_domain()
+    (result,) = await _analyse(info, [request])
+    (findings,) = await _personal_data(info, [request], [result], PiiMode(pii))
+    return DocumentResult.from_domain(result, findings)
+
+
+async def _analyse(info: Info, requests: list[DocumentRequest]) -> list[DomainResult]:
+    """Through the request's DataLoader, within the key's daily quota, metered per tenant."""
+    container, principal = info.context.container, info.context.principal
+    if principal is not None:
+        await container.access.consume_documents(principal, len(requests))
+    results = await info.context.analysis_loader.load_many(requests)
+    documents, cache_hits, units = metered(results)
+    if units:
+        container.metrics.increment("BillableUnits", units)
+    if principal is not None:
+        day = utc_day(container.access.clock.now())
+        await container.access.record_usage(principal.tenant_id, day, documents, cache_hits, units)
+    return results
+
+
+async def _personal_data(
+    info: Info, requests: list[DocumentRequest], results: list[DomainResult], mode: PiiMode
+) -> list[PiiFindings | None]:
+    languages = [
+        r.analysis.language if r.analysis else (q.language or "en")
+        for q, r in zip(requests, results, strict=True)
+    ]
+    return await find_personal_data(
+        info.context.container.pii, [q.text for q in requests], languages, mode
+    )
 
 
 async def health(info: Info) -> Health:
     return Health.from_domain(await info.context.container.health.check())
+
+
+async def usage(
+    info: Info, from_day: date | None = None, to_day: date | None = None
+) -> list[UsageDay]:
+    """Your tenant's usage per day, by default the last 30 days."""
+    access = info.context.container.access
+    to_day = to_day or utc_day(access.clock.now())
+    from_day = from_day or to_day - timedelta(days=29)
+    if from_day > to_day or (to_day - from_day).days > 366:
+        raise AuraStreamError("fromDay must not be after toDay, and at most 366 days before.")
+    days = await access.usage(info.context.owner, from_day, to_day)
+    return [UsageDay.from_domain(day) for day in days]
 
 
 async def submit_job(info: Info, input: SubmitJobInput) -> Job:
@@ -54,6 +110,9 @@ async def submit_job(info: Info, input: SubmitJobInput) -> Job:
             id_column=input.id_column,
         )
     documents = [d.to_domain() for d in input.documents] if input.documents is not None else None
+    container, principal = info.context.container, info.context.principal
+    if principal is not None and documents:
+        await container.access.consume_documents(principal, len(documents))
     request = JobRequest(
         owner=info.context.owner,
         documents=documents,
@@ -61,7 +120,7 @@ async def submit_job(info: Info, input: SubmitJobInput) -> Job:
         idempotency_key=input.idempotency_key,
         language=input.language_code,
     )
-    return Job.from_domain(await info.context.container.jobs.submit(request))
+    return Job.from_domain(await container.jobs.submit(request))
 
 
 async def job(info: Info, id: strawberry.ID) -> Job | None:
@@ -78,9 +137,8 @@ async def jobs(
     status: jobs_domain.JobStatus | None = None,
 ) -> JobConnection:
     limit = max(1, min(first if first is not None else 20, 100))
-    found, cursor = await info.context.container.jobs.list_jobs(
-        info.context.owner, status, limit, after
-    )
+    service = info.context.container.jobs
+    found, cursor = await service.list_jobs(info.context.owner, status, limit, after)
     edges = [
         JobEdge(cursor=jobs_domain.encode_cursor("job", j.id), node=Job.from_domain(j))
         for j in found

@@ -7,6 +7,7 @@ from functools import partial
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -23,7 +24,14 @@ from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql import resolvers
 from graphql_api.gql.errors import MASKED_MESSAGE, error_code, should_mask
 from graphql_api.gql.extensions import RequestMetrics
-from graphql_api.gql.types import AnalyzeResult, DocumentResult, Health, Job, JobConnection
+from graphql_api.gql.types import (
+    AnalyzeResult,
+    DocumentResult,
+    Health,
+    Job,
+    JobConnection,
+    UsageDay,
+)
 from graphql_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -46,6 +54,10 @@ class Query:
     )
     jobs: JobConnection = strawberry.field(
         resolver=resolvers.jobs, description="Your jobs, newest first."
+    )
+    usage: list[UsageDay] = strawberry.field(
+        resolver=resolvers.usage,
+        description="Your documents, cache hits, Comprehend units and estimated cost per day.",
     )
 
 
@@ -103,4 +115,7 @@ def _limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """
     depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
     aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases)
-    return [*depth.validation_rules, *aliases.validation_rules]
+    rules = [*depth.validation_rules, *aliases.validation_rules]
+    if not settings.introspection_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -11,6 +11,7 @@ import strawberry
 from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain import results as domain
 from graphql_api.services import health as health_domain
+from graphql_api.services import privacy as privacy_service
 
 Sentiment = strawberry.enum(domain.Sentiment, description="The overall sentiment of a text.")
 
@@ -38,11 +39,28 @@ class DocumentInput:
         )
 
 
+PiiMode = strawberry.enum(
+    privacy_service.PiiMode,
+    description="OFF, DETECT (entities with offsets) or REDACT (entities and redacted text).",
+)
+
+
 @strawberry.input
 class AnalyzeInput:
     documents: list[DocumentInput] = strawberry.field(
         description="Up to the configured maximum per request (100 by default)."
     )
+    pii: PiiMode = strawberry.field(  # type: ignore[valid-type]
+        default=privacy_service.PiiMode.OFF, description="Find personal data in each text."
+    )
+
+
+@strawberry.type(description="Personal data found in a text; offsets index the text as sent.")
+class PiiEntity:
+    type: str
+    begin_offset: int
+    end_offset: int
+    score: float
 
 
 @strawberry.type(description="Confidence per label; the four sum to 1.")
@@ -81,9 +99,17 @@ class DocumentResult:
         description="True when a fallback engine answered because the primary was unavailable."
     )
     error: DocumentError | None
+    pii_entities: list[PiiEntity] | None = strawberry.field(
+        default=None, description="With pii DETECT or REDACT."
+    )
+    redacted_text: str | None = strawberry.field(
+        default=None, description="The text with each entity replaced by [TYPE]; pii REDACT."
+    )
 
     @classmethod
-    def from_domain(cls, result: domain.DocumentResult) -> DocumentResult:
+    def from_domain(
+        cls, result: domain.DocumentResult, pii: privacy_service.PiiFindings | None = None
+    ) -> DocumentResult:
         analysis, failure = result.analysis, result.failure
         return cls(
             id=strawberry.ID(result.id) if result.id is not None else None,
@@ -95,6 +121,15 @@ class DocumentResult:
             text_hash=result.text_hash,
             degraded=analysis.degraded if analysis else False,
             error=DocumentError(code=failure.code, message=failure.message) if failure else None,
+            pii_entities=[
+                PiiEntity(
+                    type=e.type, begin_offset=e.begin_offset, end_offset=e.end_offset, score=e.score
+                )
+                for e in pii.entities
+            ]
+            if pii
+            else None,
+            redacted_text=pii.redacted_text if pii else None,
         )
 
 
@@ -307,3 +342,24 @@ def document_result_from_job(result: jobs_domain.JobResult) -> DocumentResult:
             cached=result.cached,
         )
     )
+
+
+@strawberry.type(description="One tenant's use of the API on one day (UTC).")
+class UsageDay:
+    day: date
+    documents: int
+    cache_hits: int
+    billable_units: int = strawberry.field(
+        description="Comprehend units of 100 characters, at least 3 per document."
+    )
+    estimated_cost_usd: float
+
+    @classmethod
+    def from_domain(cls, usage: Any) -> UsageDay:
+        return cls(
+            day=usage.day,
+            documents=usage.documents,
+            cache_hits=usage.cache_hits,
+            billable_units=usage.billable_units,
+            estimated_cost_usd=float(usage.estimated_cost_usd),
+        )

@@ -22,37 +22,10 @@ from graphql_api.access.keys import ApiKey, KeyIdTaken, Limits, Scope
 from graphql_api.access.ports import AccessStore
 from graphql_api.access.sqlite_store import SqliteAccessStore
 from graphql_api.settings import Settings
+from tests.aws_fixtures import create_keys_table
 
 T0 = 1_800_000_000.0
 DAY = date(2027, 1, 15)
-
-
-def create_keys_table(moto_url: str, name: str) -> str:
-    """A table shaped like the deployed one: string keys pk and sk, TTL on `ttl`."""
-    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
-    if name in client.list_tables()["TableNames"]:
-        return name
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-    )
-    return name
-
-
-@pytest.fixture
-def keys_table(aws_env, moto_url: str) -> str:
-    return create_keys_table(moto_url, f"AuraStream-ApiKeys-{uuid.uuid4().hex[:8]}")
 
 
 class ItemAtomicClient:

@@ -15,8 +15,9 @@ from tests.support import EVENTS, LambdaContext, operation
 CONTEXT = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
 
-def analyze_event(documents: list[dict[str, str]]) -> dict[str, Any]:
+def analyze_event(documents: list[dict[str, str]], api_key: str) -> dict[str, Any]:
     event = json.loads((EVENTS / "http_api_v2.json").read_text())
+    event["headers"]["x-api-key"] = api_key
     variables = {"input": {"documents": documents}}
     event["body"] = json.dumps({"query": operation("Analyze"), "variables": variables})
     return event
@@ -35,7 +36,7 @@ def metric_names(document: dict[str, Any]) -> set[str]:
 
 
 def test_the_handler_writes_emf_once_per_invocation_and_json_logs(
-    monkeypatch, capfd, aws_env, cache_table
+    monkeypatch, capfd, aws_env, cache_table, aws_api_key
 ):
     monkeypatch.setenv("AURASTREAM_BACKEND", "aws")
     monkeypatch.setenv("AURASTREAM_CACHE_TABLE", cache_table)
@@ -52,9 +53,11 @@ def test_the_handler_writes_emf_once_per_invocation_and_json_logs(
     capfd.readouterr()
     secret = "Great service, my card is 4111 1111 1111 1111"
 
-    response = handler(analyze_event([{"text": secret, "languageCode": "en"}]), CONTEXT)
+    response = handler(
+        analyze_event([{"text": secret, "languageCode": "en"}], aws_api_key), CONTEXT
+    )
     aws_env.behaviour.outage = True  # a second invocation that needs the fallback
-    handler(analyze_event([{"text": "awful queue", "languageCode": "en"}]), CONTEXT)
+    handler(analyze_event([{"text": "awful queue", "languageCode": "en"}], aws_api_key), CONTEXT)
 
     assert response["statusCode"] == 200
     out = capfd.readouterr().out
