@@ -16,6 +16,7 @@ from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint
 from graphql_api.gql.schema import build_schema
+from graphql_api.observability import route_std_logging
 from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
 from graphql_api.web import STATIC_ROUTE_NAME, graphiql_response, static_files
@@ -26,6 +27,7 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
+    route_std_logging()
     container = container or bootstrap(settings)
     settings = container.settings
     graphql = GraphQLEndpoint(

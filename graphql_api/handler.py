@@ -9,9 +9,7 @@ from mangum import Mangum
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphql_api.app import create_app
-from graphql_api.observability import logger, route_std_logging, tracer
-
-route_std_logging()
+from graphql_api.observability import logger, tracer
 
 
 class StripStagePrefix:

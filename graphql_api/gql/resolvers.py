@@ -9,7 +9,7 @@ import strawberry
 from graphql_api.access.limits import utc_day
 from graphql_api.access.usage import metered
 from graphql_api.domain import jobs as jobs_domain
-from graphql_api.domain.errors import AuraStreamError, NotFound, TooManyDocuments
+from graphql_api.domain.errors import AuraStreamError, TooManyDocuments
 from graphql_api.domain.results import DocumentRequest
 from graphql_api.domain.results import DocumentResult as DomainResult
 from graphql_api.gql.context import Context
@@ -124,10 +124,8 @@ async def submit_job(info: Info, input: SubmitJobInput) -> Job:
 
 
 async def job(info: Info, id: strawberry.ID) -> Job | None:
-    try:
-        return Job.from_domain(await info.context.container.jobs.get(str(id), info.context.owner))
-    except NotFound:
-        return None
+    """NOT_FOUND for a missing job and for another tenant's alike: nothing reveals it exists."""
+    return Job.from_domain(await info.context.container.jobs.get(str(id), info.context.owner))
 
 
 async def jobs(

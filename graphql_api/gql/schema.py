@@ -50,7 +50,7 @@ class Query:
         ),
     )
     job: Job | None = strawberry.field(
-        resolver=resolvers.job, description="One of your jobs, or null when there is none."
+        resolver=resolvers.job, description="One of your jobs; NOT_FOUND when there is none."
     )
     jobs: JobConnection = strawberry.field(
         resolver=resolvers.jobs, description="Your jobs, newest first."

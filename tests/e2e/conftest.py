@@ -32,7 +32,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 class Server:
     """`aurastream serve` in a subprocess on a free loopback port, stopped by its PID."""
 
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, log: Path | None = None, **env: str) -> None:
+        self.log = log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "AURASTREAM_DATA_DIR": str(data_dir), **env}
@@ -51,7 +52,12 @@ class Server:
             "--log-level",
             "warning",
         ]
-        self.process = subprocess.Popen(command, env=self.env)
+        output = self.log.open("ab") if self.log else None
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=output, stderr=subprocess.STDOUT if output else None
+        )
+        if output is not None:
+            output.close()  # the child holds its own copy
         wait_until_up(f"{self.url}/v1/health/live", self.process)
         return self
 
