@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit schema bench clean
+.PHONY: install serve test lint typecheck unit schema bench clean infra-check infra-build
 
 install: $(STAMP)
 
@@ -29,7 +29,7 @@ typecheck: install
 unit: install
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck unit infra-check
 
 schema: install  ## rewrite schema/schema.graphql from the code
 	$(BIN)/aurastream schema > schema/schema.graphql
@@ -38,4 +38,29 @@ bench: install
 	$(BIN)/python bench/core_bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache infra/.venv infra/node_modules .aws-sam
+
+# ---- infrastructure (infra/): linted offline; no AWS account or credentials needed.
+INFRA := infra
+INFRA_BIN := $(INFRA)/.venv/bin
+ASL_VALIDATOR := $(INFRA)/node_modules/.bin/asl-validator
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(or $(AWS_DEFAULT_REGION),us-east-1)
+
+# The SAM CLI and cfn-lint get their own venv: aws-sam-cli pins click, boto3 and pydantic.
+$(INFRA_BIN)/sam: $(INFRA)/requirements-tools.txt
+	@test -x $(INFRA_BIN)/python || $(PYTHON) -m venv $(INFRA)/.venv
+	$(INFRA_BIN)/python -m pip install --quiet --upgrade pip
+	$(INFRA_BIN)/python -m pip install --quiet -r $(INFRA)/requirements-tools.txt
+	@touch $@
+
+$(ASL_VALIDATOR): $(INFRA)/package.json $(INFRA)/package-lock.json
+	npm ci --prefix $(INFRA) --no-audit --no-fund
+	@touch $@
+
+infra-check: $(INFRA_BIN)/sam $(ASL_VALIDATOR)  ## lint the template and the state machine
+	$(INFRA_BIN)/cfn-lint $(INFRA)/template.yaml
+	$(SAM_ENV) $(INFRA_BIN)/sam validate --lint --template-file $(INFRA)/template.yaml
+	$(ASL_VALIDATOR) --json-path $(INFRA)/statemachine/analyze_job.asl.json
+
+infra-build: $(INFRA_BIN)/sam  ## bundle the functions for arm64 into .aws-sam/build (python3.13)
+	$(SAM_ENV) $(INFRA_BIN)/sam build --config-file $(INFRA)/samconfig.toml
