@@ -32,6 +32,7 @@ from graphql_api.ports import (
 )
 from graphql_api.privacy import ComprehendPiiDetector, LocalPiiDetector, PiiDetector
 from graphql_api.services.analysis import AnalysisPolicy, AnalysisService
+from graphql_api.services.cache import CacheOperations
 from graphql_api.services.health import ComponentProbe, HealthService, HealthStatus, Probe
 from graphql_api.services.jobs import JobService
 from graphql_api.settings import Settings
@@ -44,13 +45,14 @@ class Container:
     settings: Settings
     engine: SentimentEngine
     cache: ResultCache | None
-    metrics: Metrics
+    metrics: FanOutMetrics
     analysis: AnalysisService
     health: HealthService
     aws: AwsClients
     jobs: JobService
     access: AccessService
     pii: PiiDetector
+    cache_operations: CacheOperations
     #: The sinks behind `metrics` that entry points read: /metrics locally, EMF on Lambda.
     prometheus: PrometheusMetrics | None = None
     emf: EmfMetrics | None = None
@@ -83,13 +85,17 @@ def bootstrap(
     settings = settings or Settings()
     clock = clock or SystemClock()
     prometheus = emf = recent = None
-    if metrics is None:
-        if settings.backend == "aws":
-            emf = EmfMetrics(NAMESPACE, SERVICE)
-            metrics = FanOutMetrics([emf])
-        else:
-            prometheus, recent = PrometheusMetrics(), RecentMetrics(clock.now)
-            metrics = FanOutMetrics([prometheus, recent])
+    sinks: list[Metrics]
+    if metrics is not None:
+        sinks = [metrics]
+    elif settings.backend == "aws":
+        emf = EmfMetrics(NAMESPACE, SERVICE)
+        sinks = [emf]
+    else:
+        prometheus, recent = PrometheusMetrics(), RecentMetrics(clock.now)
+        sinks = [prometheus, recent]
+    # The fan-out keeps an in-process tally too, which cache statistics read.
+    metrics = FanOutMetrics(sinks)
     aws = aws or AwsClients(settings)  # clients are created on first use, never here
     engine = engine or _build_engine(settings, aws, metrics)
     if cache is None and settings.cache_enabled:
@@ -114,6 +120,7 @@ def bootstrap(
         jobs,
         access,
         _build_pii(settings, aws),
+        CacheOperations(cache, metrics.counters),
         prometheus,
         emf,
         recent,

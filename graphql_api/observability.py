@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+if TYPE_CHECKING:
+    from graphql_api.adapters.metrics import EmfMetrics
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "aurastream")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AuraStream")
@@ -50,3 +54,26 @@ def route_std_logging() -> None:
 
     logging.getLogger("graphql_api")  # registered, so its children propagate to the copy
     utils.copy_config_to_registered_loggers(source_logger=logger, include={"graphql_api"})
+
+
+def lambda_entry(function: Callable[[Any, Any], Any], emf: EmfMetrics | None) -> Any:
+    """A Lambda handler with the Powertools decorators: JSON logs with the API Gateway request
+    id as correlation id and the cold start flagged; metrics flushed once per invocation
+    (dimensioned ones by `emf.flush()`); X-Ray where enabled."""
+
+    def invoke(event: Any, context: Any) -> Any:
+        try:
+            return function(event, context)
+        finally:
+            if emf is not None:
+                emf.flush()
+
+    handler = logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+    )(invoke)
+    if emf is not None:
+        handler = emf.powertools.log_metrics(capture_cold_start_metric=True)(handler)
+    active = tracer()
+    if active is not None:
+        handler = active.capture_lambda_handler(capture_response=False)(handler)
+    return handler

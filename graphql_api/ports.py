@@ -40,6 +40,15 @@ class ResultCache(Protocol):
         """Raise if the cache cannot serve requests; used by health checks."""
         ...
 
+    async def count(self) -> int | None:
+        """Entries held (approximate where the store only estimates), None if unknown."""
+        ...
+
+    async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
+        """Delete entries in batches, so the store is never overwhelmed, up to `limit` of
+        them (all when None); return how many were deleted."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> float:

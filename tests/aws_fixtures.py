@@ -101,14 +101,14 @@ def jobs_table(aws_env, moto_url: str) -> str:
         ],
         AttributeDefinitions=[
             {"AttributeName": name_, "AttributeType": "S"}
-            for name_ in ("pk", "sk", "owner", "created")
+            for name_ in ("pk", "sk", "owner", "created_at")
         ],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "owner-created-index",
                 "KeySchema": [
                     {"AttributeName": "owner", "KeyType": "HASH"},
-                    {"AttributeName": "created", "KeyType": "RANGE"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }

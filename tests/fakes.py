@@ -83,6 +83,15 @@ class RecordingCache:
         if self.fail:
             raise ConnectionError("cache down")
 
+    async def count(self) -> int | None:
+        return len(self.entries)
+
+    async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
+        doomed = list(self.entries)[:limit]
+        for key in doomed:
+            del self.entries[key]
+        return len(doomed)
+
 
 def positive(engine: str = "recording-1") -> Analysis:
     scores = Scores.normalised(0.9, 0.05, 0.05, 0)

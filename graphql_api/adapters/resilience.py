@@ -152,3 +152,9 @@ class GuardedCache:
     async def ping(self) -> None:
         # Probes go straight to the store, so health sees recovery before the breaker does.
         await self.store.ping()
+
+    async def count(self) -> int | None:
+        return await self.store.count()
+
+    async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
+        return await self.store.clear(batch_size, limit)

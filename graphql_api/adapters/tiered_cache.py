@@ -71,5 +71,16 @@ class TieredResultCache:
     def clear_memory(self) -> None:
         self._lru.clear()
 
+    async def count(self) -> int | None:
+        return await self.store.count()
+
+    async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
+        self._lru.clear()
+        return await self.store.clear(batch_size, limit)
+
+    @property
+    def memory_entries(self) -> int:
+        return len(self._lru)
+
 
 _STORE_HIT_TTL_SECONDS = 300

@@ -16,6 +16,8 @@ from graphql_api.gql.context import Context
 from graphql_api.gql.types import (
     AnalyzeInput,
     AnalyzeResult,
+    CacheStats,
+    ClearCacheResult,
     DocumentInput,
     DocumentResult,
     Health,
@@ -144,3 +146,15 @@ async def jobs(
     return JobConnection(
         edges=edges, page_info=PageInfo(has_next_page=cursor is not None, end_cursor=cursor)
     )
+
+
+async def cache_stats(info: Info) -> CacheStats:
+    return CacheStats.from_domain(await info.context.container.cache_operations.stats())
+
+
+async def clear_cache(info: Info, confirm: bool) -> ClearCacheResult:
+    """Delete every cached result, in batches. `confirm: true` guards against accidents."""
+    if not confirm:
+        raise AuraStreamError("Pass confirm: true to clear the cache.")
+    deleted, complete = await info.context.container.cache_operations.clear()
+    return ClearCacheResult(deleted=deleted, complete=complete)

@@ -26,6 +26,8 @@ from graphql_api.gql.errors import MASKED_MESSAGE, error_code, should_mask
 from graphql_api.gql.extensions import RequestMetrics
 from graphql_api.gql.types import (
     AnalyzeResult,
+    CacheStats,
+    ClearCacheResult,
     DocumentResult,
     Health,
     Job,
@@ -55,6 +57,9 @@ class Query:
     jobs: JobConnection = strawberry.field(
         resolver=resolvers.jobs, description="Your jobs, newest first."
     )
+    cache_stats: CacheStats = strawberry.field(
+        resolver=resolvers.cache_stats, description="Entries held and hit rate (scope ops)."
+    )
     usage: list[UsageDay] = strawberry.field(
         resolver=resolvers.usage,
         description="Your documents, cache hits, Comprehend units and estimated cost per day.",
@@ -66,6 +71,10 @@ class Mutation:
     analyze: AnalyzeResult = strawberry.mutation(
         resolver=resolvers.analyze,
         description="Analyse a list of documents as one batch; results in input order.",
+    )
+    clear_cache: ClearCacheResult = strawberry.mutation(
+        resolver=resolvers.clear_cache,
+        description="Delete every cached result, in batches (scope ops).",
     )
     submit_job: Job = strawberry.mutation(
         resolver=resolvers.submit_job,

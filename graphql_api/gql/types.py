@@ -10,6 +10,7 @@ import strawberry
 
 from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain import results as domain
+from graphql_api.services import cache as cache_service
 from graphql_api.services import health as health_domain
 from graphql_api.services import privacy as privacy_service
 
@@ -363,3 +364,36 @@ class UsageDay:
             billable_units=usage.billable_units,
             estimated_cost_usd=float(usage.estimated_cost_usd),
         )
+
+
+@strawberry.type(description="The result cache: entries held and this process's hit rate.")
+class CacheStats:
+    enabled: bool
+    entries: int | None = strawberry.field(
+        description="Entries in the persistent store (DynamoDB's estimate is ~6 hours old)."
+    )
+    memory_entries: int | None = strawberry.field(
+        description="Entries in this process's in-memory LRU."
+    )
+    hits: int
+    misses: int
+    errors: int
+    hit_rate: float | None
+
+    @classmethod
+    def from_domain(cls, stats: cache_service.CacheStats) -> CacheStats:
+        return cls(
+            enabled=stats.enabled,
+            entries=stats.entries,
+            memory_entries=stats.memory_entries,
+            hits=stats.hits,
+            misses=stats.misses,
+            errors=stats.errors,
+            hit_rate=stats.hit_rate,
+        )
+
+
+@strawberry.type
+class ClearCacheResult:
+    deleted: int
+    complete: bool = strawberry.field(description="False when more remain: call again.")

@@ -86,3 +86,27 @@ async def test_tiered_cache_serves_repeats_from_memory(tmp_path, clock):
 
     assert await tiered.get_many(["k"]) == {"k": positive()}
     assert store.reads == []
+
+
+async def test_count_and_clear_in_batches(cache):
+    await cache.put_many({f"k{i}": (positive(), 60) for i in range(60)})
+
+    assert await cache.clear(batch_size=25) == 60
+    assert await cache.get_many([f"k{i}" for i in range(60)]) == {}
+
+
+async def test_sqlite_counts_only_live_entries(tmp_path, clock):
+    store = SqliteResultCache(tmp_path / "c.sqlite3", clock)
+    await store.put_many({"short": (positive(), 10), "long": (positive(), 1_000)})
+    clock.advance(11)
+
+    assert await store.count() == 1
+    store.close()
+
+
+async def test_clear_stops_at_its_limit(cache):
+    await cache.put_many({f"k{i}": (positive(), 60) for i in range(30)})
+
+    assert await cache.clear(batch_size=10, limit=20) == 20
+    assert len(await cache.get_many([f"k{i}" for i in range(30)])) == 10
+    assert await cache.clear(batch_size=10, limit=20) == 10

@@ -13,6 +13,9 @@ from graphql_api.domain.jobs import JobStatus
 from graphql_api.domain.results import DocumentRequest
 from graphql_api.jobs import handlers
 from graphql_api.services.jobs import JobRequest
+from tests.support import EVENTS, LambdaContext
+
+CONTEXT = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
 
 @pytest.fixture
@@ -31,9 +34,15 @@ def aws_jobs(monkeypatch, aws_env, cache_table, jobs_table, bucket):
         "AURASTREAM_COMPREHEND_BUDGET_SECONDS": "5",
     }.items():
         monkeypatch.setenv(name, value)
-    handlers._container.cache_clear()  # a fresh Lambda container per test
+    fresh_container()
     yield machine
+    fresh_container()
+
+
+def fresh_container() -> None:
+    """As a new Lambda container would start: nothing built yet."""
     handlers._container.cache_clear()
+    handlers._entry.cache_clear()
 
 
 def submit(documents: list[str]) -> str:
@@ -52,11 +61,11 @@ def test_a_job_runs_through_prepare_the_parts_and_finalize(aws_jobs, bucket):
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=aws_jobs)
     assert [e["name"] for e in executions["executions"]] == [job_id]
 
-    prepared = handlers.prepare({"jobId": job_id}, None)
+    prepared = handlers.prepare({"jobId": job_id}, CONTEXT)
     assert [p["partIndex"] for p in prepared["parts"]] == [0, 1, 2]
-    part_results = [handlers.process_part(p, None) for p in prepared["parts"]]
+    part_results = [handlers.process_part(p, CONTEXT) for p in prepared["parts"]]
     assert sum(r["processed"] for r in part_results) == 60
-    outcome = handlers.finalize({"jobId": job_id, "partResults": part_results}, None)
+    outcome = handlers.finalize({"jobId": job_id, "partResults": part_results}, CONTEXT)
 
     assert outcome == {"jobId": job_id, "status": "SUCCEEDED", "processed": 60, "failed": 0}
     job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))
@@ -68,13 +77,13 @@ def test_a_job_runs_through_prepare_the_parts_and_finalize(aws_jobs, bucket):
 
 def test_a_retried_part_is_counted_once(aws_jobs):
     job_id = submit(["good"] * 30)
-    prepared = handlers.prepare({"jobId": job_id}, None)
-    handlers.prepare({"jobId": job_id}, None)  # a retried Prepare changes nothing
+    prepared = handlers.prepare({"jobId": job_id}, CONTEXT)
+    handlers.prepare({"jobId": job_id}, CONTEXT)  # a retried Prepare changes nothing
 
-    first = handlers.process_part(prepared["parts"][0], None)
-    again = handlers.process_part(prepared["parts"][0], None)
-    handlers.process_part(prepared["parts"][1], None)
-    handlers.finalize({"jobId": job_id, "partResults": []}, None)
+    first = handlers.process_part(prepared["parts"][0], CONTEXT)
+    again = handlers.process_part(prepared["parts"][0], CONTEXT)
+    handlers.process_part(prepared["parts"][1], CONTEXT)
+    handlers.finalize({"jobId": job_id, "partResults": []}, CONTEXT)
 
     assert first == again
     job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))
@@ -83,11 +92,11 @@ def test_a_retried_part_is_counted_once(aws_jobs):
 
 def test_a_part_caught_by_the_state_machine_ends_the_job_partial(aws_jobs):
     job_id = submit(["good"] * 30)
-    prepared = handlers.prepare({"jobId": job_id}, None)
-    handlers.process_part(prepared["parts"][0], None)
+    prepared = handlers.prepare({"jobId": job_id}, CONTEXT)
+    handlers.process_part(prepared["parts"][0], CONTEXT)
     caught = {"partIndex": 1, "failed": True, "error": {"Error": "Lambda.Unknown"}}
 
-    outcome = handlers.finalize({"jobId": job_id, "partResults": [caught]}, None)
+    outcome = handlers.finalize({"jobId": job_id, "partResults": [caught]}, CONTEXT)
 
     assert outcome["status"] == "PARTIAL"
     assert (outcome["processed"], outcome["failed"]) == (30, 5)
@@ -97,7 +106,7 @@ def test_a_job_whose_prepare_failed_is_marked_failed_with_the_cause(aws_jobs):
     job_id = submit(["good"])
     error = {"Error": "States.TaskFailed", "Cause": json.dumps({"errorMessage": "source vanished"})}
 
-    outcome = handlers.finalize({"jobId": job_id, "failed": True, "error": error}, None)
+    outcome = handlers.finalize({"jobId": job_id, "failed": True, "error": error}, CONTEXT)
 
     assert outcome["status"] == "FAILED"
     job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))

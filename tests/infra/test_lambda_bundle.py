@@ -11,9 +11,9 @@ import pytest
 
 from tests.infra.cfn import INFRA, REPO
 
-#: pyproject.toml dependencies that stay out of the Lambda bundle: the local CLI, server and
-#: /metrics exposition.
-NOT_ON_LAMBDA = {"typer", "rich", "uvicorn", "prometheus-client"}
+#: pyproject.toml dependencies that stay out of the Lambda bundle: the CLI and its HTTP client,
+#: the local server and /metrics exposition.
+NOT_ON_LAMBDA = {"typer", "rich", "uvicorn", "prometheus-client", "httpx"}
 
 BUNDLE = INFRA / "lambda"
 

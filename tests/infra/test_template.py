@@ -361,6 +361,7 @@ CACHE = {
     "dynamodb:PutItem",
     "dynamodb:DescribeTable",
 }
+JOB_OBJECTS = {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
 LAMBDA_BASICS = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
@@ -377,22 +378,24 @@ LAMBDA_BASICS = {
             LAMBDA_BASICS
             | COMPREHEND
             | CACHE
+            | {"dynamodb:Scan"}  # clearCache
             | {"dynamodb:UpdateItem", "dynamodb:Query"}
-            | {"s3:GetObject", "s3:PutObject"}
+            | JOB_OBJECTS
             | {"states:StartExecution", "states:DescribeExecution"},
         ),
-        ("PrepareJobRole", LAMBDA_BASICS | {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"}),
+        (
+            "PrepareJobRole",
+            LAMBDA_BASICS | JOB_OBJECTS | {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        ),
         (
             "ProcessPartRole",
-            LAMBDA_BASICS
-            | COMPREHEND
-            | CACHE
-            | {"s3:GetObject", "s3:PutObject", "dynamodb:UpdateItem"},
+            LAMBDA_BASICS | COMPREHEND | CACHE | JOB_OBJECTS | {"dynamodb:UpdateItem"},
         ),
         (
             "FinalizeJobRole",
             LAMBDA_BASICS
-            | {"s3:GetObject", "s3:PutObject", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+            | JOB_OBJECTS
+            | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         ),
     ],
 )
@@ -407,10 +410,21 @@ def _statements_of(template: Template, role: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     "role", ["SyncHandlerRole", "PrepareJobRole", "ProcessPartRole", "FinalizeJobRole"]
 )
-def test_document_access_is_limited_to_the_jobs_prefix(template, role):
+def test_document_access_writes_only_under_jobs_and_reads_only_the_bucket(template, role):
+    jobs = [{"Fn::Sub": "${DocumentsBucket.Arn}/jobs/*"}]
     for statement in _statements_of(template, role):
-        if any(a.startswith("s3:") for a in as_list(statement["Action"])):
-            assert as_list(statement["Resource"]) == [{"Fn::Sub": "${DocumentsBucket.Arn}/jobs/*"}]
+        actions = set(as_list(statement["Action"]))
+        resources = as_list(statement["Resource"])
+        if "s3:PutObject" in actions:
+            assert resources == jobs
+        elif actions == {"s3:GetObject"}:  # a job's source: any object of the bucket
+            assert resources == [{"Fn::Sub": "${DocumentsBucket.Arn}/*"}]
+            assert role in {"SyncHandlerRole", "PrepareJobRole"}
+        elif "s3:ListBucket" in actions:
+            assert resources == [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}]
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": "jobs/*"}}
+        else:
+            assert not any(a.startswith("s3:") for a in actions), actions
 
 
 def test_sync_handler_table_and_state_machine_resources(template):

@@ -55,6 +55,43 @@ class DynamoDBResultCache:
     async def ping(self) -> None:
         await asyncio.to_thread(self._client().describe_table, TableName=self.table)
 
+    async def count(self) -> int | None:
+        """DynamoDB's own estimate, refreshed about every six hours."""
+        table = await asyncio.to_thread(self._client().describe_table, TableName=self.table)
+        return int(table["Table"].get("ItemCount", 0))
+
+    async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
+        return await asyncio.to_thread(self._clear, batch_size, limit)
+
+    def _clear(self, batch_size: int, limit: int | None) -> int:
+        """Scan the keys a page at a time and delete them in batches of 25."""
+        client, deleted, start = self._client(), 0, None
+        while limit is None or deleted < limit:
+            page_size = batch_size if limit is None else min(batch_size, limit - deleted)
+            params: dict[str, Any] = {
+                "TableName": self.table,
+                "ProjectionExpression": "text_hash",
+                "Limit": page_size,
+            }
+            if start:
+                params["ExclusiveStartKey"] = start
+            page = client.scan(**params)
+            keys = [item["text_hash"]["S"] for item in page.get("Items", [])]
+            for first in range(0, len(keys), WRITE_PAGE):
+                deletes = [
+                    {"DeleteRequest": {"Key": {"text_hash": {"S": key}}}}
+                    for key in keys[first : first + WRITE_PAGE]
+                ]
+                for _ in self._with_retries(
+                    "batch_write_item", "RequestItems", {self.table: deletes}
+                ):
+                    pass
+            deleted += len(keys)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        return deleted
+
     def _get_many(self, keys: list[str]) -> dict[str, Analysis]:
         now = self._clock.now()
         found: dict[str, Analysis] = {}

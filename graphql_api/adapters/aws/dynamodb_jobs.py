@@ -1,7 +1,7 @@
 """Job records in DynamoDB: one table holding jobs, their finished parts and idempotency keys.
 
 Items (pk, sk):
-  JOB#<id>, JOB           the record: owner, created (GSI sort key), status, counters, JSON
+  JOB#<id>, JOB           the record: owner, created_at (GSI sort key), status, counters, JSON
   JOB#<id>, PART#<n>      a finished part; written once, with the counters, in one transaction
   IDEMPOTENCY#<owner>#<key>, KEY   the job a key was first used for, and its input fingerprint
 """
@@ -46,7 +46,7 @@ class DynamoDBJobStore:
         return {
             **_job_key(job.id),
             "owner": {"S": job.owner},
-            "created": {"S": _created(job)},
+            "created_at": {"S": _created(job)},
             "job_status": {"S": job.status.value},
             "processed": {"N": str(job.processed)},
             "failed": {"N": str(job.failed)},

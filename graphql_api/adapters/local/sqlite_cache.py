@@ -64,6 +64,33 @@ class SqliteResultCache:
                 connection.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", rows)
                 connection.execute("DELETE FROM results WHERE expires_at <= ?", (now,))
 
+    def _count(self) -> int:
+        with self._lock:
+            row = self._connect().execute(
+                "SELECT COUNT(*) FROM results WHERE expires_at > ?", (self._clock.now(),)
+            )
+            return int(row.fetchone()[0])
+
+    def _clear(self, batch_size: int, limit: int | None) -> int:
+        deleted = 0
+        while limit is None or deleted < limit:
+            size = batch_size if limit is None else min(batch_size, limit - deleted)
+            with self._lock:  # one short transaction per batch: readers are never held up long
+                cursor = self._connect().execute(
+                    "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results LIMIT ?)",
+                    (size,),
+                )
+            if cursor.rowcount <= 0:
+                break
+            deleted += cursor.rowcount
+        return deleted
+
+    async def count(self) -> int | None:
+        return await asyncio.to_thread(self._count)
+
+    async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
+        return await asyncio.to_thread(self._clear, batch_size, limit)
+
     def _ping(self) -> None:
         with self._lock:
             self._connect().execute("SELECT 1 FROM results LIMIT 1").fetchall()
