@@ -20,7 +20,6 @@ class Settings(BaseSettings):
     #: The primary engine; by default the lexicon engine locally and Comprehend on AWS.
     engine: EngineName | None = None
     data_dir: Path = Path(".aurastream")
-    service_name: str = "aurastream"
 
     # Request limits (Comprehend's per-document limit is 5,000 UTF-8 bytes).
     max_documents_per_request: int = Field(100, ge=1, le=10_000)
