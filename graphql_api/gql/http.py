@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -35,7 +36,7 @@ from graphql_api.access import Scope as AccessScope
 from graphql_api.bootstrap import Container
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql.context import LOCAL_OWNER, Context
-from graphql_api.gql.errors import with_code
+from graphql_api.gql.errors import MASKED_MESSAGE, should_mask, with_code
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +165,9 @@ class GraphQLEndpoint:
             if request.method == "GET"
             else {OperationType.QUERY, OperationType.MUTATION}
         )
+        started = time.perf_counter()
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 query,
                 variable_values=variables,
                 context_value=context,
@@ -177,6 +179,12 @@ class GraphQLEndpoint:
                                  {"Allow": "POST"}) from None  # fmt: skip
         except MissingQueryError:
             raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.") from None
+        metrics = self.container.metrics
+        milliseconds = (time.perf_counter() - started) * 1_000
+        metrics.observe_ms("RequestLatency", milliseconds, {"operation": _operation(query)})
+        if result.errors:
+            metrics.increment("RequestErrors")
+        return result
 
 
 def _wants_page(request: Request) -> bool:
@@ -280,6 +288,14 @@ def _root_fields(query: str) -> frozenset[str]:
     )
 
 
+def _operation(query: str) -> str:
+    """The metrics' `operation` dimension: the root field (analyze, job, ...)."""
+    fields = _root_fields(query)
+    if not fields:
+        return "invalid"
+    return next(iter(fields)) if len(fields) == 1 else "multiple"
+
+
 def _check_scopes(principal: Principal, query: str) -> None:
     for field in _root_fields(query):
         scope = FIELD_SCOPES.get(field)
@@ -316,6 +332,8 @@ def _result_response(media_type: str, result: ExecutionResult) -> Response:
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:
     formatted = with_code(dict(error.formatted), error, executed=error.path is not None)
+    if should_mask(error):  # unexpected: the details go to the log, never to the caller
+        formatted["message"] = MASKED_MESSAGE
     original = error.original_error
     if isinstance(original, AccessError) and original.http_headers.get("Retry-After"):
         formatted["extensions"]["retryAfterSeconds"] = int(original.http_headers["Retry-After"])

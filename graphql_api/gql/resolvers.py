@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 
 import strawberry
@@ -42,7 +43,10 @@ async def analyze(info: Info, input: AnalyzeInput) -> AnalyzeResult:
             "Use submitJob for larger batches."
         )
     requests = [d.to_domain() for d in input.documents]
-    results = await _analyse(info, requests)
+    # GraphQL runs mutation fields one after another, so nothing can join this batch: the
+    # list goes to the pipeline as it is, which saves the DataLoader's event-loop turns
+    # (~0.25 ms of a ~0.7 ms warm invocation).
+    results = await _analyse(info, requests, info.context.container.analysis.analyze)
     findings = await _personal_data(info, requests, results, PiiMode(input.pii))
     return AnalyzeResult(
         results=[DocumentResult.from_domain(r, f) for r, f in zip(results, findings, strict=True)]
@@ -53,17 +57,21 @@ async def analyze_document(
     info: Info, document: DocumentInput, pii: PiiMode = PiiMode.OFF
 ) -> DocumentResult:
     request = document.to_domain()
-    (result,) = await _analyse(info, [request])
+    (result,) = await _analyse(info, [request], info.context.analysis_loader.load_many)
     (findings,) = await _personal_data(info, [request], [result], PiiMode(pii))
     return DocumentResult.from_domain(result, findings)
 
 
-async def _analyse(info: Info, requests: list[DocumentRequest]) -> list[DomainResult]:
-    """Through the request's DataLoader, within the key's daily quota, metered per tenant."""
+async def _analyse(
+    info: Info,
+    requests: list[DocumentRequest],
+    analyze: Callable[[list[DocumentRequest]], Awaitable[Sequence[DomainResult]]],
+) -> list[DomainResult]:
+    """Analyse within the key's daily quota, and meter the tenant's usage."""
     container, principal = info.context.container, info.context.principal
     if principal is not None:
         await container.access.consume_documents(principal, len(requests))
-    results = await info.context.analysis_loader.load_many(requests)
+    results = list(await analyze(requests))
     documents, cache_hits, units = metered(results)
     if units:
         container.metrics.increment("BillableUnits", units)

@@ -37,7 +37,7 @@ def test_analyze_returns_one_result_per_document_in_order(local_client):
     }
 
 
-def test_a_hundred_documents_with_duplicates_batch_through_the_dataloader(
+def test_a_hundred_documents_with_duplicates_cost_one_read_few_engine_calls_one_write(
     client, engine: RecordingEngine, cache: RecordingCache
 ):
     reply = post_graphql(client, ANALYZE, {"input": {"documents": documents(100, 10)}})

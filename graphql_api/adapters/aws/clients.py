@@ -7,14 +7,17 @@ so the whole service can be pointed at an emulator.
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any
 
 from graphql_api.settings import Settings
 
+if TYPE_CHECKING:
+    from botocore.config import Config
+
 
 def botocore_config(settings: Settings, *, read_timeout: float | None = None) -> Config:
+    from botocore.config import Config  # imported with the first client, not at start-up
+
     return Config(
         region_name=settings.region,
         connect_timeout=settings.aws_connect_timeout_seconds,
@@ -47,7 +50,7 @@ class AwsClients:
                         self._session = boto3.session.Session()
                     config = botocore_config(self._settings, read_timeout=read_timeout)
                     if service == "s3":  # pre-signed output links use Signature Version 4
-                        config = config.merge(Config(signature_version="s3v4"))
+                        config = config.merge(type(config)(signature_version="s3v4"))
                     client = self._session.client(service, config=config)
                     self._clients[service] = client
         return client
