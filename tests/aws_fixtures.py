@@ -71,51 +71,56 @@ def aws_env(monkeypatch, moto_url: str, comprehend_fake: FakeComprehend) -> Fake
     return comprehend_fake
 
 
-@pytest.fixture
-def cache_table(aws_env, moto_url: str) -> str:
-    """A fresh cache table shaped like the deployed one: key `text_hash`, TTL on `ttl`."""
-    name = f"AuraStream-SentimentCache-{uuid.uuid4().hex[:8]}"
+def create_table(
+    moto_url: str, name: str, key: tuple[str, ...], index: tuple[str, str, str] | None = None
+) -> str:
+    """A table shaped like the deployed ones: string keys, on demand, TTL on `ttl`, and
+    optionally an index (name, partition key, sort key) projecting everything."""
     client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "text_hash", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "text_hash", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    if name in client.list_tables()["TableNames"]:
+        return name
+
+    def schema(names: tuple[str, ...]) -> list[dict[str, str]]:
+        return [
+            {"AttributeName": a, "KeyType": k}
+            for a, k in zip(names, ("HASH", "RANGE"), strict=False)
+        ]
+
+    attributes = {*key, *(index[1:] if index else ())}
+    params: dict = {
+        "TableName": name,
+        "KeySchema": schema(key),
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if index:
+        params["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index[0],
+                "KeySchema": schema(index[1:]),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
+    client.create_table(**params)
     client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
     )
     return name
 
 
+def fresh_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def cache_table(aws_env, moto_url: str) -> str:
+    return create_table(moto_url, fresh_name("AuraStream-SentimentCache"), ("text_hash",))
+
+
 @pytest.fixture
 def jobs_table(aws_env, moto_url: str) -> str:
-    """A jobs table shaped like the deployed one: pk/sk and the owner-created index."""
-    name = f"AuraStream-Jobs-{uuid.uuid4().hex[:8]}"
-    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": name_, "AttributeType": "S"}
-            for name_ in ("pk", "sk", "owner", "created_at")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "owner-created-index",
-                "KeySchema": [
-                    {"AttributeName": "owner", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
+    index = ("owner-created-index", "owner", "created_at")
+    return create_table(moto_url, fresh_name("AuraStream-Jobs"), ("pk", "sk"), index)
 
 
 @pytest.fixture
@@ -126,31 +131,12 @@ def bucket(aws_env, moto_url: str) -> str:
 
 
 def create_keys_table(moto_url: str, name: str) -> str:
-    """A keys table shaped like the deployed one: string keys pk and sk, TTL on `ttl`."""
-    client = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
-    if name in client.list_tables()["TableNames"]:
-        return name
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-    )
-    return name
+    return create_table(moto_url, name, ("pk", "sk"))
 
 
 @pytest.fixture
 def keys_table(aws_env, moto_url: str) -> str:
-    return create_keys_table(moto_url, f"AuraStream-ApiKeys-{uuid.uuid4().hex[:8]}")
+    return create_keys_table(moto_url, fresh_name("AuraStream-ApiKeys"))
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -20,11 +19,10 @@ from typing import Any, TypeVar
 from graphql_api.access.keys import ApiKey, KeyIdTaken, Limits, format_scopes, parse_scopes
 from graphql_api.access.limits import QuotaOutcome, admit
 from graphql_api.access.usage import UsageCounters
+from graphql_api.adapters.local.sqlite import open_database
 
 T = TypeVar("T")
 
-#: How long a statement waits for another process's write lock before failing.
-_BUSY_SECONDS = 5.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -75,18 +73,7 @@ class SqliteAccessStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            target = ":memory:"
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                target = str(self.path)
-            connection = sqlite3.connect(
-                target, timeout=_BUSY_SECONDS, check_same_thread=False, isolation_level=None
-            )
-            if self.path is not None:
-                _use_wal(connection)
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
+            self._connection = open_database(self.path, _SCHEMA)
         return self._connection
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -250,22 +237,6 @@ class SqliteAccessStore:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-
-
-def _use_wal(connection: sqlite3.Connection) -> None:
-    """Switch the file to WAL. The switch needs the file to itself and SQLite does not wait
-    for that (no busy handler), so processes opening a new file at once take turns here."""
-    deadline = time.monotonic() + _BUSY_SECONDS
-    while True:
-        try:
-            if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
-                return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error):
-                raise
-        if time.monotonic() > deadline:
-            raise sqlite3.OperationalError("could not switch the access store to WAL mode")
-        time.sleep(0.005)
 
 
 def _earliest(day: date) -> str:

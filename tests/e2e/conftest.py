@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.browser import Browser
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -84,3 +86,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium with every host name but localhost unresolvable."""
+    with Browser(offline=True) as running:
+        yield running

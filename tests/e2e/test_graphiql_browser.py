@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -22,33 +21,12 @@ from starlette.testclient import TestClient
 from graphql_api.app import create_app
 from graphql_api.settings import Settings
 from graphql_api.web import STATIC_DIR
-from tests.e2e.browser import CHROMIUM, Browser, Page
+from tests.e2e.browser import CHROMIUM, Browser, Page, References
 
 HTML = {"accept": "text/html"}
 TITLE = "AuraStream GraphiQL"
 
 # --- In-process: the page, its headers and its assets -----------------------------------------
-
-
-class References(HTMLParser):
-    """Every URL the page refers to through src/href, and its <title>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._in_title = tag == "title"
-        self.urls += [value for name, value in attrs if name in {"src", "href"} and value]
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
 
 
 @pytest.fixture
@@ -208,12 +186,6 @@ def graphql_posts(page: Page, url: str) -> list[dict[str, str]]:
         for request in page.requests
         if request.method == "POST" and request.url == url
     ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with Browser(offline=True) as running:
-        yield running
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -24,7 +23,7 @@ from starlette.testclient import TestClient
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.web import STATIC_ROUTE_NAME, static_files
 from graphql_api.web.status import status_routes
-from tests.e2e.browser import CHROMIUM, Browser, Page
+from tests.e2e.browser import CHROMIUM, Browser, Page, References
 from tests.support import operation
 
 TITLE = "AuraStream status"
@@ -48,27 +47,6 @@ HEALTH = {
         {"name": "cache", "status": "healthy", "latencyMs": 0.4, "detail": "reachable"},
     ],
 }
-
-
-class References(HTMLParser):
-    """Every URL the page refers to through src/href, and its <title>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._in_title = tag == "title"
-        self.urls += [value for name, value in attrs if name in {"src", "href"} and value]
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
 
 
 def references(html: str) -> References:
@@ -250,12 +228,6 @@ CHARTS = """Array.from(document.querySelectorAll('figure.chart')).map(figure => 
   label: (figure.querySelector('svg') || {getAttribute: () => null}).getAttribute('aria-label'),
   latest: figure.querySelector('.latest').textContent}))"""
 UPDATED_AT = "document.getElementById('updated-at').textContent"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with Browser(offline=True) as running:
-        yield running
 
 
 @pytest.fixture

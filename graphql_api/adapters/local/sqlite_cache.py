@@ -8,10 +8,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from graphql_api.adapters.local.sqlite import open_database
 from graphql_api.domain.codec import decode_analysis, encode_analysis
 from graphql_api.domain.results import Analysis
 from graphql_api.ports import Clock
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY, analysis TEXT NOT NULL, expires_at REAL NOT NULL);
+"""
 # SQLite allows at most 999 bound parameters per statement in older builds.
 _CHUNK = 500
 
@@ -27,16 +32,7 @@ class SqliteResultCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=2000")
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS results ("
-                " key TEXT PRIMARY KEY, analysis TEXT NOT NULL, expires_at REAL NOT NULL)"
-            )
-            self._connection = connection
+            self._connection = open_database(self._path, _SCHEMA)
         return self._connection
 
     def _get_many(self, keys: Sequence[str]) -> dict[str, Analysis]:

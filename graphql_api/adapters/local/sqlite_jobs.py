@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from graphql_api.adapters.local.sqlite import open_database
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
 from graphql_api.domain.jobs import Job, JobStatus, decode_cursor, encode_cursor
@@ -36,12 +37,7 @@ class SqliteJobStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA busy_timeout=5000")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
+            self._connection = open_database(self._path, _SCHEMA)
         return self._connection
 
     async def _run(self, work: Any, *args: Any) -> Any:
