@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit schema bench clean infra-check infra-build
+.PHONY: install serve test lint typecheck unit schema bench model clean infra-check infra-build
 
 install: $(STAMP)
 
@@ -36,6 +36,19 @@ schema: install  ## rewrite schema/schema.graphql from the code
 
 bench: install
 	$(BIN)/python bench/core_bench.py
+	$(BIN)/python bench/jobs_bench.py
+	$(BIN)/python bench/model_bench.py
+
+# Re-train the embedded model (CPU, ~20-40 minutes) and re-score it on the held-out split.
+# Training needs PyTorch, which stays out of the service's .venv.
+TRAIN_VENV ?= .venv-train
+model:
+	@test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(TRAIN_VENV)/bin/python -m pip install --quiet -r training/requirements.txt
+	$(TRAIN_VENV)/bin/python training/train.py --out graphql_api/adapters/local/model
+	$(TRAIN_VENV)/bin/python training/evaluate.py --out training/metrics.json \
+		--write-holdout tests/data/model_holdout.jsonl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache infra/.venv infra/node_modules .aws-sam

@@ -167,15 +167,19 @@ def _build_jobs(
     return service
 
 
-def _local_engine(settings: Settings) -> SentimentEngine:
+def _embedded_engine(settings: Settings, name: str) -> SentimentEngine:
     detector = LanguageDetector(settings.default_language, settings.language_confidence_threshold)
-    return LexiconEngine(detector)
+    if name == "lexicon":
+        return LexiconEngine(detector)
+    from graphql_api.adapters.local.model_engine import OnnxSentimentEngine
+
+    return OnnxSentimentEngine(language_detector=detector)
 
 
 def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> SentimentEngine:
-    local = _local_engine(settings)
     if settings.primary_engine != "comprehend":
-        return local
+        return _embedded_engine(settings, settings.primary_engine)
+    local = _embedded_engine(settings, "model")  # Comprehend's stand-in during outages
     from graphql_api.adapters.aws.comprehend_engine import ComprehendEngine
 
     budget = settings.comprehend_budget_seconds

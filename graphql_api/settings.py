@@ -10,14 +10,15 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EngineName = Literal["lexicon", "comprehend"]
+EngineName = Literal["model", "lexicon", "comprehend"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AURASTREAM_", extra="ignore", frozen=True)
 
     backend: Literal["local", "aws"] = "local"
-    #: The primary engine; by default the lexicon engine locally and Comprehend on AWS.
+    #: The primary engine: by default the embedded model locally and Comprehend on AWS
+    #: (whose fallback is the embedded model).
     engine: EngineName | None = None
     data_dir: Path = Path(".aurastream")
 
@@ -125,7 +126,7 @@ class Settings(BaseSettings):
     def primary_engine(self) -> EngineName:
         if self.engine is not None:
             return self.engine
-        return "comprehend" if self.backend == "aws" else "lexicon"
+        return "comprehend" if self.backend == "aws" else "model"
 
 
 def _loopback(host: str) -> bool:

@@ -49,17 +49,20 @@ async def analyze(info: Info, input: AnalyzeInput) -> AnalyzeResult:
     results = await _analyse(info, requests, info.context.container.analysis.analyze)
     findings = await _personal_data(info, requests, results, PiiMode(input.pii))
     return AnalyzeResult(
-        results=[DocumentResult.from_domain(r, f) for r, f in zip(results, findings, strict=True)]
+        results=[
+            DocumentResult.from_domain(r, f, input.sentences)
+            for r, f in zip(results, findings, strict=True)
+        ]
     )
 
 
 async def analyze_document(
-    info: Info, document: DocumentInput, pii: PiiMode = PiiMode.OFF
+    info: Info, document: DocumentInput, pii: PiiMode = PiiMode.OFF, sentences: bool = False
 ) -> DocumentResult:
     request = document.to_domain()
     (result,) = await _analyse(info, [request], info.context.analysis_loader.load_many)
     (findings,) = await _personal_data(info, [request], [result], PiiMode(pii))
-    return DocumentResult.from_domain(result, findings)
+    return DocumentResult.from_domain(result, findings, sentences)
 
 
 async def _analyse(

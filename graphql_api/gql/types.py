@@ -54,6 +54,9 @@ class AnalyzeInput:
     pii: PiiMode = strawberry.field(  # type: ignore[valid-type]
         default=privacy_service.PiiMode.OFF, description="Find personal data in each text."
     )
+    sentences: bool = strawberry.field(
+        default=False, description="Also return each sentence's sentiment (the model engine)."
+    )
 
 
 @strawberry.type(description="Personal data found in a text; offsets index the text as sent.")
@@ -81,6 +84,15 @@ class SentimentScores:
         )
 
 
+@strawberry.type(description="One sentence's sentiment; offsets index the analysed text.")
+class SentenceSentiment:
+    text: str
+    begin_offset: int
+    end_offset: int
+    sentiment: Sentiment  # type: ignore[valid-type]
+    scores: SentimentScores
+
+
 @strawberry.type(description="Why one document could not be analysed.")
 class DocumentError:
     code: str
@@ -106,10 +118,20 @@ class DocumentResult:
     redacted_text: str | None = strawberry.field(
         default=None, description="The text with each entity replaced by [TYPE]; pii REDACT."
     )
+    sentences: list[SentenceSentiment] | None = strawberry.field(
+        default=None,
+        description=(
+            "With sentences: true. Offsets index the text as analysed: Unicode NFC, runs of "
+            "white space folded to one space, trimmed."
+        ),
+    )
 
     @classmethod
     def from_domain(
-        cls, result: domain.DocumentResult, pii: privacy_service.PiiFindings | None = None
+        cls,
+        result: domain.DocumentResult,
+        pii: privacy_service.PiiFindings | None = None,
+        sentences: bool = False,
     ) -> DocumentResult:
         analysis, failure = result.analysis, result.failure
         return cls(
@@ -131,7 +153,23 @@ class DocumentResult:
             if pii
             else None,
             redacted_text=pii.redacted_text if pii else None,
+            sentences=_sentences(result) if sentences and analysis else None,
         )
+
+
+def _sentences(result: domain.DocumentResult) -> list[SentenceSentiment]:
+    assert result.analysis is not None
+    text = result.normalised_text
+    return [
+        SentenceSentiment(
+            text=text[s.begin_offset : s.end_offset],
+            begin_offset=s.begin_offset,
+            end_offset=s.end_offset,
+            sentiment=s.sentiment,
+            scores=SentimentScores.from_domain(s.scores),
+        )
+        for s in result.analysis.sentences
+    ]
 
 
 @strawberry.type

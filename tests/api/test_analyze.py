@@ -16,7 +16,7 @@ def documents(count: int, duplicates: int = 0) -> list[dict[str, str]]:
     return unique + repeats
 
 
-def test_analyze_returns_one_result_per_document_in_order(local_client):
+def test_analyze_returns_one_result_per_document_in_order(local_client, local_container):
     docs = [
         {"id": "a", "text": "I absolutely love this!"},
         {"id": "b", "text": "This is the worst purchase I have ever made."},
@@ -29,7 +29,7 @@ def test_analyze_returns_one_result_per_document_in_order(local_client):
     assert [r["id"] for r in results] == ["a", "b", "c"]
     assert [r["sentiment"] for r in results] == ["POSITIVE", "NEGATIVE", None]
     assert results[0]["languageCode"] == "en"
-    assert results[0]["engine"].startswith("vader-")
+    assert results[0]["engine"] == local_container.engine.identity  # the embedded model
     assert abs(sum(results[0]["scores"].values()) - 1) < 1e-9
     assert results[2]["error"] == {
         "code": "EMPTY_TEXT",
@@ -94,3 +94,35 @@ def test_one_failing_document_never_fails_the_others(client):
     assert results[0]["sentiment"] == "POSITIVE"
     assert results[1]["error"]["code"] == "TEXT_SIZE_LIMIT_EXCEEDED"
     assert results[2]["error"]["code"] == "UNSUPPORTED_LANGUAGE"
+
+
+def test_sentences_come_back_with_their_own_sentiment_and_offsets(local_client):
+    text = "The acting was superb.   The plot was awful and boring."
+    query = (
+        "mutation($input: AnalyzeInput!) { analyze(input: $input) { results { sentiment "
+        "sentences { text beginOffset endOffset sentiment scores { positive negative } } } } }"
+    )
+
+    reply = post_graphql(
+        local_client, query, {"input": {"documents": [{"text": text}], "sentences": True}}
+    )
+
+    (result,) = reply.json()["data"]["analyze"]["results"]
+    analysed = " ".join(text.split())  # offsets index the text as analysed: white space folded
+    assert [s["text"] for s in result["sentences"]] == [
+        "The acting was superb.",
+        "The plot was awful and boring.",
+    ]
+    for sentence in result["sentences"]:
+        assert analysed[sentence["beginOffset"] : sentence["endOffset"]] == sentence["text"]
+    assert [s["sentiment"] for s in result["sentences"]] == ["POSITIVE", "NEGATIVE"]
+    assert result["sentiment"] == "MIXED"
+
+
+def test_sentences_are_left_out_unless_asked_for(local_client):
+    reply = post_graphql(
+        local_client,
+        '{ analyzeDocument(document: {text: "Good. Bad."}) { sentences { text } } }',
+    )
+
+    assert reply.json()["data"]["analyzeDocument"]["sentences"] is None

@@ -23,7 +23,7 @@ def context() -> LambdaContext:
 @pytest.mark.parametrize("template", ["http_api_v2.json", "rest_api_v1.json"])
 def test_the_handler_answers_analyze_behind_a_stage(handler_module, template):
     event = json.loads((EVENTS / template).read_text())
-    documents = [{"id": "1", "text": "Brilliant support, thank you!"}]
+    documents = [{"id": "1", "text": "The support team was wonderful!"}]
     event["body"] = json.dumps(
         {"query": operation("Analyze"), "variables": {"input": {"documents": documents}}}
     )
