@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -37,8 +36,6 @@ from graphql_api.bootstrap import Container
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql.context import LOCAL_OWNER, Context
 from graphql_api.gql.errors import MASKED_MESSAGE, should_mask, with_code
-
-logger = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
