@@ -46,7 +46,8 @@ model:
 	@test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/python -m pip install --quiet torch==2.13.0
 	$(TRAIN_VENV)/bin/python -m pip install --quiet -r training/requirements.txt
-	$(TRAIN_VENV)/bin/python training/train.py --out graphql_api/adapters/local/model
+	$(TRAIN_VENV)/bin/python training/train.py --out graphql_api/adapters/local/model \
+		--threads 2 --freeze-layers 0 --rt-repeat 2 --imdb-train 9000
 	$(TRAIN_VENV)/bin/python training/evaluate.py --out training/metrics.json \
 		--write-holdout tests/data/model_holdout.jsonl
 

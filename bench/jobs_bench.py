@@ -1,8 +1,9 @@
 """A 10,000-document job end to end on the embedded defaults: time and documents per second.
 
 The job is submitted inline and run by the in-process runner over SQLite records and files,
-with the lexicon engine and a cold cache, then again with the same documents (all cache
-hits). Run with `make bench` or `python bench/jobs_bench.py`.
+with a cold cache, then again with the same documents (all cache hits). The engine is the
+configured one (the embedded model by default; AURASTREAM_ENGINE=lexicon for VADER). Run
+with `make bench` or `python bench/jobs_bench.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ async def run_job(count: int, data_dir: Path, label: str) -> None:
     await container.jobs.runner.wait(job.id)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - started
     done = await container.jobs.get(job.id, "bench")
+    engine = container.engine.identity
     container.close()
+    print(f"{engine}: ", end="")
     print(
         f"{label:28s} {done.status.value:9s} {done.processed:6d} documents in {elapsed:6.2f} s "
         f"= {done.processed / elapsed:8.0f} documents/s"
@@ -51,7 +54,7 @@ async def run_job(count: int, data_dir: Path, label: str) -> None:
 async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         data_dir = Path(directory)
-        await run_job(count, data_dir, "cold cache (lexicon engine)")
+        await run_job(count, data_dir, "cold cache")
         await run_job(count, data_dir, "warm cache (SQLite store)")
 
 
