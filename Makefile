@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/jobs_bench.py
 	$(BIN)/python bench/model_bench.py
+	$(BIN)/python bench/analyze_latency.py
 
 # Re-train the embedded model (CPU, ~20-40 minutes) and re-score it on the held-out split.
 # Training needs PyTorch, which stays out of the service's .venv.
