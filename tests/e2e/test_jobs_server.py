@@ -34,7 +34,7 @@ def graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def wait_for(url: str, job_id: str, done, timeout: float = 60) -> dict[str, Any]:
+def wait_for(url: str, job_id: str, done, timeout: float = 180) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = graphql(url, JOB, {"id": job_id})["job"]
@@ -93,7 +93,7 @@ def test_a_server_killed_mid_job_resumes_it_on_restart(server):
     server.kill()
 
     server.start()
-    done = wait_for(url, job_id, finished, timeout=120)
+    done = wait_for(url, job_id, finished, timeout=300)
 
     assert midway["status"] == "RUNNING"
     assert done["status"] == "SUCCEEDED"
