@@ -20,7 +20,7 @@ class Context:
     owner: str = LOCAL_OWNER
     #: The API key's holder when keys are enforced; None on an open local server.
     principal: Principal | None = None
-    #: Every resolver of one operation loads through this, so their documents share one batch.
+    #: Query fields of one operation load through this, so their documents share one batch.
     analysis_loader: DataLoader[DocumentRequest, DocumentResult] = field(init=False)
 
     def __post_init__(self) -> None:
