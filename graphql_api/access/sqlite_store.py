@@ -8,9 +8,7 @@ processes by SQLite's write lock.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any, TypeVar
 from graphql_api.access.keys import ApiKey, KeyIdTaken, Limits, format_scopes, parse_scopes
 from graphql_api.access.limits import QuotaOutcome, admit
 from graphql_api.access.usage import UsageCounters
-from graphql_api.adapters.local.sqlite import open_database
+from graphql_api.adapters.local.sqlite import SqliteDatabase
 
 T = TypeVar("T")
 
@@ -67,21 +65,10 @@ class SqliteAccessStore:
     """An AccessStore in one SQLite file; `path=None` keeps it in memory (tests, one-off runs)."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self._connection = open_database(self.path, _SCHEMA)
-        return self._connection
+        self.database = SqliteDatabase(path, _SCHEMA)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                return work(self._connect())
-
-        return await asyncio.to_thread(locked)
+        return await self.database.run(work)
 
     async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` under SQLite's write lock, so read-decide-write is atomic across
@@ -233,10 +220,7 @@ class SqliteAccessStore:
         await self._run(lambda c: c.execute("SELECT 1 FROM api_keys LIMIT 1").fetchall())
 
     def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        self.database.close()
 
 
 def _earliest(day: date) -> str:

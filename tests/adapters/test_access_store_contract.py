@@ -351,4 +351,4 @@ def test_the_local_store_is_a_file_under_the_data_dir(tmp_path):
     store = build_access_store(Settings(data_dir=tmp_path))
 
     assert isinstance(store, SqliteAccessStore)
-    assert store.path == tmp_path / "access.sqlite3"
+    assert store.database.path == tmp_path / "access.sqlite3"

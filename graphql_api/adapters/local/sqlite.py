@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: How long a writer waits for another process's write lock before giving up.
 BUSY_SECONDS = 5.0
@@ -42,3 +48,34 @@ def _use_wal(connection: sqlite3.Connection) -> None:
         if time.monotonic() > deadline:
             raise sqlite3.OperationalError(f"could not switch {connection} to WAL mode")
         time.sleep(0.005)
+
+
+class SqliteDatabase:
+    """One store's connection: opened on first use, shared by worker threads one at a time."""
+
+    def __init__(self, path: Path | None, schema: str) -> None:
+        self.path = path
+        self._schema = schema
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._connection is not None
+
+    def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the connection, holding it for no one else meanwhile."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = open_database(self.path, self._schema)
+            return work(self._connection)
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`call` in a worker thread, off the event loop."""
+        return await asyncio.to_thread(self.call, work)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from graphql_api.adapters.local.sqlite import open_database
+from graphql_api.adapters.local.sqlite import SqliteDatabase
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
 from graphql_api.domain.jobs import Job, JobStatus, decode_cursor, encode_cursor
@@ -31,21 +29,10 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 
 class SqliteJobStore:
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self._connection = open_database(self._path, _SCHEMA)
-        return self._connection
+        self.database = SqliteDatabase(path, _SCHEMA)
 
     async def _run(self, work: Any, *args: Any) -> Any:
-        def locked() -> Any:
-            with self._lock:
-                return work(self._connect(), *args)
-
-        return await asyncio.to_thread(locked)
+        return await self.database.run(lambda connection: work(connection, *args))
 
     async def create(self, job: Job) -> Job:
         result: Job = await self._run(self._create, job)
@@ -173,7 +160,4 @@ class SqliteJobStore:
         return [row[0] for row in rows]
 
     def close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        self.database.close()
