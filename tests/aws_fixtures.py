@@ -18,6 +18,7 @@ from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
 from graphql_api.settings import Settings
 from tests.comprehend_fake import FakeComprehend
 from tests.e2e.conftest import free_port, wait_until_up
+from tests.support import stop_process
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -43,12 +44,7 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_until_up(f"{url}/moto-api/", process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

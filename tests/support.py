@@ -6,6 +6,7 @@ import asyncio
 import base64
 import copy
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -131,3 +132,15 @@ def post_graphql(
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     merged = {"content-type": "application/json", "accept": "application/json", **(headers or {})}
     return transport.request("POST", "/graphql", body=body, headers=merged)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child by its PID: politely, then for good after ten seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

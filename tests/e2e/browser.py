@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 from websockets.sync.client import ClientConnection, connect
 
+from tests.support import stop_process
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 #: Flags for a quiet, self-contained Chromium: on a closed network, background services'
@@ -400,13 +402,7 @@ class Browser:
         with contextlib.suppress(Exception):
             self._exit_stack.close()  # closes the DevTools connection
         if process is not None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
             # Renderer and utility processes share the group whose id is Chromium's PID.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)

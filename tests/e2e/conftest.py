@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.browser import Browser
+from tests.support import stop_process
 
 
 def free_port() -> int:
@@ -70,13 +71,8 @@ class Server:
             self.process.wait()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.process is not None:
+            stop_process(self.process)
 
 
 @pytest.fixture(scope="session")
