@@ -276,16 +276,41 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
         model.encoder.embeddings.requires_grad_(False)
         for layer in model.encoder.encoder.layer[: args.freeze_layers]:
             layer.requires_grad_(False)
-    head_params = list(model.head.parameters())
-    trainable = [(n, p) for n, p in model.encoder.named_parameters() if p.requires_grad]
-    enc_decay = [p for n, p in trainable if not ("bias" in n or "LayerNorm" in n)]
-    enc_nodecay = [p for n, p in trainable if "bias" in n or "LayerNorm" in n]
-    opt = torch.optim.AdamW(
-        [
-            {"params": enc_decay, "lr": args.lr, "weight_decay": 0.01},
-            {"params": enc_nodecay, "lr": args.lr, "weight_decay": 0.0},
-            {"params": head_params, "lr": args.head_lr, "weight_decay": 0.0},
-        ]
+    # Layer-wise learning-rate decay: the top layer learns at `lr`, each one below it at
+    # `layer_decay` times the one above, the embeddings lowest; the general-purpose lower
+    # layers move less than the task-specific upper ones.
+    n_layers = len(model.encoder.encoder.layer)
+
+    def depth(name: str) -> int:
+        match = re.match(r"encoder\.layer\.(\d+)\.", name)
+        return int(match.group(1)) + 1 if match else 0  # 0: embeddings
+
+    groups: dict[tuple[int, bool], list] = {}
+    for name, param in model.encoder.named_parameters():
+        if param.requires_grad:
+            no_decay = "bias" in name or "LayerNorm" in name
+            groups.setdefault((depth(name), no_decay), []).append(param)
+    param_groups = [
+        {
+            "params": params,
+            "lr": args.lr * args.layer_decay ** (n_layers - d),
+            "weight_decay": 0.0 if no_decay else 0.01,
+        }
+        for (d, no_decay), params in sorted(groups.items())
+    ]
+    param_groups.append(
+        {"params": list(model.head.parameters()), "lr": args.head_lr, "weight_decay": 0.0}
+    )
+    opt = torch.optim.AdamW(param_groups)
+    # An exponential moving average of the weights, validated beside the raw ones: on a few
+    # thousand sentences it smooths the last steps' noise.
+    ema = (
+        torch.optim.swa_utils.AveragedModel(
+            model,
+            multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema_decay),
+        )
+        if args.ema_decay
+        else None
     )
     base_lrs = [g["lr"] for g in opt.param_groups]
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -316,6 +341,8 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             if step % 50 == 0 or step == args.max_steps:
                 el = time.time() - t0
@@ -328,14 +355,20 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
                 break
         if epoch + 1 < args.epochs and not args.select_epoch:
             continue
-        rt_acc = accuracy(torch_logits(model, data["rt_val"][0]), data["rt_val"][1])
-        im_acc = accuracy(torch_logits(model, data["imdb_val"][0]), data["imdb_val"][1])
-        score = (rt_acc + im_acc) / 2
-        history.append({"epoch": epoch + 1, "rt_val": rt_acc, "imdb_val": im_acc})
-        print(f"epoch {epoch + 1}: val RT {rt_acc:.4f} IMDB {im_acc:.4f}", flush=True)
-        if score > best:
-            best = score
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        candidates = [("weights", model)] + ([("ema", ema.module)] if ema is not None else [])
+        for kind, candidate in candidates:
+            candidate.eval()
+            rt_acc = accuracy(torch_logits(candidate, data["rt_val"][0]), data["rt_val"][1])
+            im_acc = accuracy(torch_logits(candidate, data["imdb_val"][0]), data["imdb_val"][1])
+            candidate.train()
+            score = (rt_acc + im_acc) / 2
+            history.append(
+                {"epoch": epoch + 1, "candidate": kind, "rt_val": rt_acc, "imdb_val": im_acc}
+            )
+            print(f"epoch {epoch + 1} {kind}: val RT {rt_acc:.4f} IMDB {im_acc:.4f}", flush=True)
+            if score > best:
+                best = score
+                best_state = {k: v.detach().clone() for k, v in candidate.state_dict().items()}
         if args.max_steps and step >= args.max_steps:
             break
     model.load_state_dict(best_state)
@@ -522,6 +555,12 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument(
+        "--layer-decay", type=float, default=1.0, help="learning-rate factor per layer down"
+    )
+    ap.add_argument(
+        "--ema-decay", type=float, default=0.0, help="also validate a weight EMA (0: off)"
+    )
+    ap.add_argument(
         "--imdb-train",
         type=int,
         default=6000,
@@ -618,6 +657,8 @@ def main() -> None:
             "head_lr": args.head_lr,
             "imdb_train": args.imdb_train,
             "rt_repeat": args.rt_repeat,
+            "layer_decay": args.layer_decay,
+            "ema_decay": args.ema_decay,
             "history": history,
             "train_seconds": round(train_seconds, 1),
         },

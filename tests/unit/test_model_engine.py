@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -143,6 +144,40 @@ async def test_long_documents_are_read_whole(engine: OnnxSentimentEngine) -> Non
     assert _analysis(negative).scores.negative > _analysis(negative).scores.positive
     # Sentences beyond the first 256 word pieces are still scored.
     assert len(_analysis(positive).sentences) == 31
+
+
+async def test_parallel_shards_and_concurrent_callers_score_as_one_thread_does(
+    engine: OnnxSentimentEngine,
+) -> None:
+    texts = [
+        "A joy.",
+        "Dull, slow and far too long.",
+        "The acting was superb. The plot was awful and boring.",
+        "A film about a man, a dog and a very long road trip. " * 40,
+        "   ",
+        "Lovely.",
+    ]
+    single = OnnxSentimentEngine(threads=1)
+    try:
+        expected = single.predict(texts)
+    finally:
+        single.close()
+    concurrent = await asyncio.gather(
+        *(engine.analyze_batch(texts, "en") for _ in range(4)),
+        *(engine.analyze_batch([text], "en") for text in texts),
+    )
+    alone = [outcome for (outcome,) in concurrent[4:]]
+    for outcomes in [*concurrent[:4], alone, engine.predict(texts)]:
+        for got, want in zip(outcomes, expected, strict=True):
+            if isinstance(want, DocumentFailure):
+                assert got == want
+                continue
+            got, want = _analysis(got), _analysis(want)
+            assert got.sentiment is want.sentiment
+            # int8 activations are quantised per batch, so batch-mates move scores a little
+            # (up to ~0.03 here); a window's margin landing on another text moves far more.
+            assert got.scores.positive == pytest.approx(want.scores.positive, abs=0.05)
+            assert [s.end_offset for s in got.sentences] == [s.end_offset for s in want.sentences]
 
 
 def test_sentence_splitter_keeps_offsets() -> None:

@@ -19,6 +19,12 @@ How a document is scored:
   are clearly negative (at least `polar_confidence`, where validation predictions were
   right 95% of the time), weighted by their length.
 * Sentence results are always included: a one-sentence document has one.
+
+How it uses the CPU: onnxruntime runs each inference on one thread, and the engine
+spreads its inference batches over a pool of `threads` workers (one per core by
+default). On short texts that data parallelism beats splitting each small matrix
+product across cores, concurrent callers run side by side, and no onnxruntime thread
+pool spins between calls while the event loop needs the CPU.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,6 +180,7 @@ class OnnxSentimentEngine:
         self._dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         self._detect = language_detector
         self._threads = threads or min(2, os.cpu_count() or 1)
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="aurastream-model")
         self._expected = _read_sums(self._dir)
         if "model.onnx" not in self._expected:
             raise ModelIntegrityError(f"{self._dir}/SHA256SUMS does not list model.onnx")
@@ -222,7 +230,7 @@ class OnnxSentimentEngine:
         tokenizer.no_truncation()
         tokenizer.no_padding()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self._threads
+        options.intra_op_num_threads = 1  # parallel across batches instead; see the top
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         session = ort.InferenceSession(
@@ -252,51 +260,43 @@ class OnnxSentimentEngine:
                 f"The embedded model reads English only, not '{language}'.",
             )
             return [failure] * len(texts)
-        return await asyncio.to_thread(self._analyze, list(texts), language)
+        loop = asyncio.get_running_loop()
+        model = self._loaded
+        if model is None:  # the first call verifies and loads the artifact
+            model = await loop.run_in_executor(self._pool, self._load)
+        # Tokenising and scoring a long text takes milliseconds: off the event loop too.
+        plan = await loop.run_in_executor(self._pool, _Plan, model, list(texts))
+        shards = plan.shards(self._threads)
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._pool, _run, model, plan.windows, s) for s in shards)
+        )
+        margins = plan.margins(shards, results)
+        return await loop.run_in_executor(self._pool, self._outcomes, plan, margins, language)
 
     def predict(self, texts: Sequence[str], language: str = "en") -> list[EngineOutcome]:
         """Synchronous scoring, for benchmarks and offline evaluation."""
-        return self._analyze(list(texts), language)
+        model = self._load()
+        plan = _Plan(model, list(texts))
+        shards = plan.shards(self._threads)
+        results = self._pool.map(lambda shard: _run(model, plan.windows, shard), shards)
+        return self._outcomes(plan, plan.margins(shards, list(results)), language)
+
+    def close(self) -> None:
+        """Stop the inference workers (the engine cannot be used afterwards)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- scoring
 
-    def _analyze(self, texts: list[str], language: str) -> list[EngineOutcome]:
-        model = self._load()
-        calibration, window = model.calibration, model.window
-        spans = [split_sentences(text) for text in texts]
-        flat = [text[b:e] for text, doc in zip(texts, spans, strict=True) for b, e in doc]
-        encoded = model.tokenizer.encode_batch(flat, add_special_tokens=False) if flat else []
-        pieces = [enc.ids for enc in encoded]
-
-        # Every distinct window to run, and per document/sentence which windows score it.
-        windows: dict[tuple[int, ...], int] = {}
-
-        def windows_of(ids_per_sentence: list[list[int]]) -> list[tuple[int, int]]:
-            refs = []
-            for w in _pack(ids_per_sentence, window):
-                key = tuple(w)
-                refs.append((windows.setdefault(key, len(windows)), len(w)))
-            return refs
-
-        plans = []
-        cursor = 0
-        for doc in spans:
-            sentence_ids = pieces[cursor : cursor + len(doc)]
-            cursor += len(doc)
-            doc_refs = windows_of(sentence_ids)
-            sent_refs = [windows_of([ids]) for ids in sentence_ids] if len(doc) > 1 else [doc_refs]
-            plans.append((doc_refs, sent_refs))
-
-        margins = _run(model, list(windows))
+    def _outcomes(self, plan: _Plan, margins: np.ndarray, language: str) -> list[EngineOutcome]:
         outcomes: list[EngineOutcome] = []
-        for text, doc, (doc_refs, sent_refs) in zip(texts, spans, plans, strict=True):
+        for text, doc, (doc_refs, sent_refs) in zip(plan.texts, plan.spans, plan.refs, strict=True):
             if not doc:
                 outcomes.append(
                     DocumentFailure(ErrorCode.EMPTY_TEXT.value, "The text has no words to score.")
                 )
                 continue
             outcomes.append(
-                self._document(text, doc, doc_refs, sent_refs, margins, calibration, language)
+                self._document(text, doc, doc_refs, sent_refs, margins, plan.calibration, language)
             )
         return outcomes
 
@@ -304,8 +304,8 @@ class OnnxSentimentEngine:
         self,
         text: str,
         doc: list[tuple[int, int]],
-        doc_refs: list[tuple[int, int]],
-        sent_refs: list[list[tuple[int, int]]],
+        doc_refs: list[_Ref],
+        sent_refs: list[list[_Ref]],
         margins: np.ndarray,
         calibration: Calibration,
         language: str,
@@ -327,30 +327,76 @@ class OnnxSentimentEngine:
         return Analysis(scores.top(), scores, language, self.identity, tuple(sentences))
 
 
-def _run(model: _Model, windows: list[tuple[int, ...]]) -> np.ndarray:
-    """Positive-minus-negative logit of each window, run in length-sorted batches."""
-    margins = np.zeros(len(windows), dtype=np.float64)
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+_Ref = tuple[int, int]  # (window index, word pieces in the window)
+
+
+class _Plan:
+    """What to run for a list of texts: each distinct window once, and per document and
+    per sentence the windows that score it."""
+
+    def __init__(self, model: _Model, texts: list[str]) -> None:
+        self.texts = texts
+        self.calibration = model.calibration
+        self.spans = [split_sentences(text) for text in texts]
+        flat = [text[b:e] for text, doc in zip(texts, self.spans, strict=True) for b, e in doc]
+        encoded = model.tokenizer.encode_batch(flat, add_special_tokens=False) if flat else []
+        pieces = [enc.ids for enc in encoded]
+        index: dict[tuple[int, ...], int] = {}
+
+        def windows_of(ids_per_sentence: list[list[int]]) -> list[_Ref]:
+            return [
+                (index.setdefault(tuple(w), len(index)), len(w))
+                for w in _pack(ids_per_sentence, model.window)
+            ]
+
+        self.refs: list[tuple[list[_Ref], list[list[_Ref]]]] = []
+        cursor = 0
+        for doc in self.spans:
+            sentence_ids = pieces[cursor : cursor + len(doc)]
+            cursor += len(doc)
+            doc_refs = windows_of(sentence_ids)
+            sent_refs = [windows_of([ids]) for ids in sentence_ids] if len(doc) > 1 else [doc_refs]
+            self.refs.append((doc_refs, sent_refs))
+        self.windows = list(index)
+
+    def shards(self, count: int) -> list[list[int]]:
+        """Window indices in at most `count` shards of about equal cost, to run in parallel:
+        sorted by length and dealt round-robin."""
+        order = sorted(range(len(self.windows)), key=lambda i: len(self.windows[i]))
+        count = min(count, len(order))
+        return [order[k::count] for k in range(count)]
+
+    def margins(self, shards: list[list[int]], results: list[np.ndarray]) -> np.ndarray:
+        """Each window's margin, put together from the shards' results."""
+        margins = np.zeros(len(self.windows), dtype=np.float64)
+        for shard, values in zip(shards, results, strict=True):
+            margins[shard] = values
+        return margins
+
+
+def _run(model: _Model, windows: list[tuple[int, ...]], indices: list[int]) -> np.ndarray:
+    """Positive-minus-negative logit of `windows[i]` for each i in `indices` (sorted by
+    length), run in batches of at most `_MAX_BATCH_SEQUENCES` and `_MAX_BATCH_TOKENS`."""
+    margins = np.zeros(len(indices), dtype=np.float64)
     start = 0
-    while start < len(order):
+    while start < len(indices):
         stop = start + 1
-        while stop < len(order) and stop - start < _MAX_BATCH_SEQUENCES:
-            longest = len(windows[order[stop]]) + 2
+        while stop < len(indices) and stop - start < _MAX_BATCH_SEQUENCES:
+            longest = len(windows[indices[stop]]) + 2
             if longest * (stop - start + 1) > _MAX_BATCH_TOKENS:
                 break
             stop += 1
-        batch = order[start:stop]
-        width = max(len(windows[i]) for i in batch) + 2
+        batch = [windows[i] for i in indices[start:stop]]
+        width = max(len(w) for w in batch) + 2
         ids = np.full((len(batch), width), model.pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, i in enumerate(batch):
-            n = len(windows[i])
+        for row, w in enumerate(batch):
             ids[row, 0] = model.cls_id
-            ids[row, 1 : n + 1] = windows[i]
-            ids[row, n + 1] = model.sep_id
-            mask[row, : n + 2] = 1
+            ids[row, 1 : len(w) + 1] = w
+            ids[row, len(w) + 1] = model.sep_id
+            mask[row, : len(w) + 2] = 1
         logits = model.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        margins[batch] = logits[:, 1] - logits[:, 0]
+        margins[start:stop] = logits[:, 1] - logits[:, 0]
         start = stop
     return margins
 
