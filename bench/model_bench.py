@@ -2,8 +2,9 @@
 
     python bench/model_bench.py [--seconds 4] [--rounds 3] [--threads N]
 
-Prints start-up time (construct + first call, in a fresh process), resident memory, and
-short texts per second through `OnnxSentimentEngine.analyze_batch` on an event loop:
+Prints start-up time (construct + first call, in a fresh process), resident memory, the
+speed and peak memory of scoring 50 long IMDB reviews (a fresh process), and short texts
+per second through `OnnxSentimentEngine.analyze_batch` on an event loop:
 one caller at batch 1, four concurrent callers at batch 1 (a server under load), and
 one caller with batches of `max_batch_size`. For reference it also times the bare model,
 `session.run` on one pre-tokenised text, with one and with two onnxruntime threads.
@@ -79,6 +80,33 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 """
 
 
+LONG_REVIEWS_SNIPPET = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from graphql_api.adapters.local.model_engine import OnnxSentimentEngine
+engine = OnnxSentimentEngine(threads={threads})
+lines = open({holdout!r}, encoding="utf-8").read().splitlines()
+reviews = [r["text"] for r in map(json.loads, lines) if r["source"] == "imdb"][:50]
+engine.predict(reviews[:1])
+t = time.perf_counter()
+for start in range(0, len(reviews), 25):
+    engine.predict(reviews[start : start + 25])
+seconds = time.perf_counter() - t
+print(len(reviews) / seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def long_reviews(threads: int | None) -> tuple[float, float]:
+    """Reviews/s and peak resident memory scoring 50 IMDB reviews in batches of 25."""
+    snippet = LONG_REVIEWS_SNIPPET.format(
+        root=str(ROOT), threads=threads, holdout=str(ROOT / "tests/data/model_holdout.jsonl")
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", snippet], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
 def startup(threads: int | None) -> tuple[float, float]:
     runs = []
     for _ in range(3):
@@ -148,6 +176,7 @@ def main() -> None:
     from graphql_api.adapters.local.model_engine import OnnxSentimentEngine
 
     start_s, start_rss = startup(args.threads)
+    reviews_per_second, reviews_rss = long_reviews(args.threads)
     engine = OnnxSentimentEngine(threads=args.threads)
     texts = short_texts(5000)
     batch = engine.max_batch_size
@@ -176,6 +205,8 @@ def main() -> None:
         "startup_rss_mb": round(start_rss, 1),
         "short_texts_per_second": {name: round(value, 1) for name, value in best.items()},
         "rss_mb_after_engine_measures": round(engine_rss, 1),
+        "long_reviews_per_second_batches_of_25": round(reviews_per_second, 1),
+        "peak_rss_mb_scoring_long_reviews": round(reviews_rss, 1),
     }
     print(json.dumps(result, indent=2))
 
