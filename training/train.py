@@ -174,6 +174,36 @@ def pad(batch: list[list[int]], multiple: int = 1) -> tuple[np.ndarray, np.ndarr
     return ids, mask
 
 
+# ------------------------------------------------------------------ distillation
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def review_sentences(reviews: list[str], count: int) -> list[str]:
+    """`count` sentences of 4 to 60 words from IMDB reviews, in a seeded random order:
+    unlabelled movie-review text at the length of Rotten Tomatoes sentences."""
+    sentences = [
+        sentence
+        for review in reviews
+        for sentence in _SENTENCE_END.split(review)
+        if 4 <= len(sentence.split()) <= 60
+    ]
+    order = np.random.default_rng(SEED).permutation(len(sentences))
+    return [sentences[i] for i in order[:count]]
+
+
+def teacher_probabilities(teachers: list[Path], seqs: list[list[int]], threads: int) -> np.ndarray:
+    """P(positive) of each sequence: the mean of the teachers' calibrated probabilities."""
+    total = np.zeros(len(seqs))
+    for teacher in teachers:
+        temperature = json.loads((teacher / "config.json").read_text())["calibration"][
+            "temperature"
+        ]
+        logits = onnx_logits(teacher / "model.onnx", seqs, threads=threads)
+        total += 1.0 / (1.0 + np.exp(-(logits[:, 1] - logits[:, 0]) / temperature))
+    return total / len(teachers)
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -241,8 +271,8 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
     import torch
 
-    torch.manual_seed(SEED)
-    random.seed(SEED)
+    torch.manual_seed(args.train_seed)
+    random.seed(args.train_seed)
     torch.set_num_threads(args.threads)
     model = build_model(base_model_dir())
     model.train()
@@ -254,6 +284,10 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
     imdb_seqs = [data["imdb_train"][0][i] for i in imdb_order]
     imdb_labels = data["imdb_train"][1][imdb_order]
     per_epoch = len(imdb_seqs) // args.epochs
+    # Labels are targets P(positive): 0/1 for labelled texts, the teachers' soft ones for
+    # the review sentences they labelled (distillation), each also seen once.
+    pseudo_seqs, pseudo_targets = data.get("pseudo", ([], np.zeros(0)))
+    pseudo_per_epoch = len(pseudo_seqs) // args.epochs
     epochs_data = []
     for e in range(args.epochs):
         seqs, labels = [], []
@@ -262,8 +296,12 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
             labels += list(data["rt_train"][1])
         seqs += imdb_seqs[e * per_epoch : (e + 1) * per_epoch]
         labels += list(imdb_labels[e * per_epoch : (e + 1) * per_epoch])
-        epochs_data.append((seqs, torch.tensor(labels), [len(s) for s in seqs]))
-    rng = random.Random(SEED)
+        share = slice(e * pseudo_per_epoch, (e + 1) * pseudo_per_epoch)
+        seqs += pseudo_seqs[share]
+        labels += list(pseudo_targets[share])
+        targets = torch.tensor(labels, dtype=torch.float32)
+        epochs_data.append((seqs, targets, [len(s) for s in seqs]))
+    rng = random.Random(args.train_seed)
     total = sum(math.ceil(len(s) / args.batch_size) for s, _, _ in epochs_data)
     warmup = int(0.06 * total)
 
@@ -313,7 +351,6 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
         else None
     )
     base_lrs = [g["lr"] for g in opt.param_groups]
-    loss_fn = torch.nn.CrossEntropyLoss()
     print(
         f"training on {len(epochs_data[0][0])} texts/epoch, {total} steps, "
         f"{sum(epochs_data[0][2])} tokens/epoch",
@@ -336,7 +373,10 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
             ids, mask = pad([seqs[i] for i in batch], multiple=16)
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
-            loss = loss_fn(logits.float(), labels_t[batch])
+            # Cross-entropy against the target probability (equal to the usual loss for 0/1).
+            log_p = torch.log_softmax(logits.float(), dim=-1)
+            target = labels_t[batch]
+            loss = -(target * log_p[:, 1] + (1 - target) * log_p[:, 0]).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
@@ -581,6 +621,22 @@ def main() -> None:
         default=1,
         help="CPU threads (1 is bit-exact between runs, 2 about twice as fast)",
     )
+    ap.add_argument(
+        "--train-seed",
+        type=int,
+        default=SEED,
+        help="seed of the head's initialisation, dropout and batch order (not of the splits)",
+    )
+    ap.add_argument(
+        "--teacher",
+        type=Path,
+        nargs="+",
+        help="trained artifact directories whose mean calibrated probabilities label "
+        "review sentences from the unused IMDB reviews for distillation",
+    )
+    ap.add_argument(
+        "--distill-sentences", type=int, default=45000, help="review sentences the teachers label"
+    )
     ap.add_argument("--max-steps", type=int, default=0, help="stop early (smoke runs only)")
     ap.add_argument(
         "--checkpoint",
@@ -608,6 +664,14 @@ def main() -> None:
             encode(tok, [rows[i]["text"] for i in idx]),
             np.array([rows[i]["label"] for i in idx]),
         )
+
+    if args.teacher:
+        sentences = review_sentences(
+            [rows[i]["text"] for i in splits["imdb_unused"]], args.distill_sentences
+        )
+        seqs = encode(tok, sentences)
+        data["pseudo"] = (seqs, teacher_probabilities(args.teacher, seqs, args.threads))
+        print(f"teachers labelled {len(seqs)} review sentences", flush=True)
 
     t_start = time.time()
     if args.checkpoint:
@@ -669,6 +733,9 @@ def main() -> None:
         "calibration": cal,
         "training": {
             "seed": SEED,
+            "train_seed": args.train_seed,
+            "teachers": [str(t) for t in args.teacher or []],
+            "distill_sentences": len(data.get("pseudo", ([],))[0]),
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "lr": args.lr,
