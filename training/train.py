@@ -3,8 +3,9 @@
     python training/train.py --out graphql_api/adapters/local/model
 
 Fine-tunes all-MiniLM-L6-v2 (mean pooling + linear head) on Rotten Tomatoes
-sentences plus a sample of IMDB reviews, exports it to ONNX, fuses and quantizes
-it to int8 (per channel), fits temperature scaling and the NEUTRAL / MIXED
+sentences plus a sample of IMDB reviews (with `--teacher`, also on review sentences
+that trained teacher models labelled: distillation), exports it to ONNX, fuses and
+quantizes it to int8 (per channel), fits temperature scaling and the NEUTRAL / MIXED
 thresholds on the validation split, and writes the artifact directory:
 
     model.onnx, tokenizer.json, config.json, SHA256SUMS
@@ -734,7 +735,7 @@ def main() -> None:
         "training": {
             "seed": SEED,
             "train_seed": args.train_seed,
-            "teachers": [str(t) for t in args.teacher or []],
+            "teachers": [t.name for t in args.teacher or []],
             "distill_sentences": len(data.get("pseudo", ([],))[0]),
             "epochs": args.epochs,
             "batch_size": args.batch_size,
