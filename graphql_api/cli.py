@@ -47,6 +47,8 @@ errors = Console(stderr=True)
 BATCH = 100
 FORMATS = {".jsonl": "JSONL", ".ndjson": "JSONL", ".csv": "CSV", ".txt": "TEXT"}
 JsonOption = typer.Option(False, "--json", help="Print JSON for scripts.")
+TextColumnOption = typer.Option("text", help="The field or column holding the text.")
+LanguageOption = typer.Option(None, help="Language of every text (else detected).")
 
 
 @dataclass
@@ -129,8 +131,8 @@ def analyze(
     ctx: typer.Context,
     texts: list[str] = typer.Argument(None, help="Texts to analyse.", show_default=False),
     file: Path | None = typer.Option(None, "--file", "-f", help="JSON Lines, CSV or text."),
-    text_column: str = typer.Option("text", help="The field or column holding the text."),
-    language: str | None = typer.Option(None, help="Language of every text (else detected)."),
+    text_column: str = TextColumnOption,
+    language: str | None = LanguageOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Analyse texts given as arguments or read from a file (batched, with progress)."""
@@ -183,9 +185,9 @@ def analyze(
 def jobs_submit(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="JSON Lines, CSV or plain text; read here, sent inline."),
-    text_column: str = typer.Option("text", help="The field or column holding the text."),
+    text_column: str = TextColumnOption,
     idempotency_key: str | None = typer.Option(None, help="Resubmitting is then safe."),
-    language: str | None = typer.Option(None, help="Language of every text (else detected)."),
+    language: str | None = LanguageOption,
     wait: bool = typer.Option(False, "--wait", help="Follow the job with a progress bar."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -255,8 +257,8 @@ def cache_stats(ctx: typer.Context, as_json: bool = JsonOption) -> None:
 def cache_warm(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Popular texts: JSON Lines, CSV or one per line."),
-    text_column: str = typer.Option("text", help="The field or column holding the text."),
-    language: str | None = typer.Option(None, help="Language of every text (else detected)."),
+    text_column: str = TextColumnOption,
+    language: str | None = LanguageOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Analyse popular texts ahead of demand so their first request is a cache hit."""
