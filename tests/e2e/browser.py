@@ -29,6 +29,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -388,6 +389,18 @@ class Browser:
         for domain in ("Page", "Runtime", "Network", "Log"):
             page.send(f"{domain}.enable")
         return page
+
+    @contextlib.contextmanager
+    def opened(self, url: str, *ready: str) -> Iterator[Page]:
+        """An isolated page at `url`, once every `ready` expression holds; closed afterwards."""
+        page = self.new_page(isolated=True)
+        try:
+            page.goto(url)
+            for expression in ready:
+                page.wait_for(expression)
+            yield page
+        finally:
+            page.close()
 
     def close(self) -> None:
         """Stop Chromium by its PID, then anything left in its process group; remove its profile."""

@@ -191,14 +191,8 @@ def graphql_posts(page: Page, url: str) -> list[dict[str, str]]:
 @pytest.fixture
 def graphiql(browser: Browser, server_url: str) -> Iterator[Page]:
     """/graphql rendered, schema loaded, in a fresh browser context (no saved GraphiQL tabs)."""
-    page = browser.new_page(isolated=True)
-    try:
-        page.goto(f"{server_url}/graphql")
-        page.wait_for(RENDERED)
-        page.wait_for(SCHEMA_LOADED)
+    with browser.opened(f"{server_url}/graphql", RENDERED, SCHEMA_LOADED) as page:
         yield page
-    finally:
-        page.close()
 
 
 @pytest.mark.slow

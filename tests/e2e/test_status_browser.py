@@ -234,13 +234,8 @@ UPDATED_AT = "document.getElementById('updated-at').textContent"
 def status_page(browser: Browser, server_url: str) -> Iterator[Page]:
     """/status rendered after some traffic, in a fresh browser context."""
     analyze(server_url)
-    page = browser.new_page(isolated=True)
-    try:
-        page.goto(f"{server_url}/status")
-        page.wait_for(RENDERED)
+    with browser.opened(f"{server_url}/status", RENDERED) as page:
         yield page
-    finally:
-        page.close()
 
 
 @pytest.mark.slow
