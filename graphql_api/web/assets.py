@@ -20,6 +20,19 @@ STATIC_ROUTE_NAME = "static"
 #: The query parameter that carries a file's content hash; `asset_url` adds it.
 VERSION_PARAMETER = "v"
 
+#: How every page served by the API begins, up to its own stylesheets (format with `title`):
+#: no referrer sent to anyone, and no favicon request.
+PAGE_HEAD = """\
+<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <meta name="referrer" content="no-referrer">
+    <title>{title}</title>
+    <link rel="icon" href="data:,">
+"""
+
 _IMMUTABLE = "public, max-age=31536000, immutable"
 #: Without a version the URL's content can change under it: revalidate with the ETag.
 _REVALIDATE = "no-cache"

@@ -14,7 +14,7 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from graphql_api.web.assets import asset_url
+from graphql_api.web.assets import PAGE_HEAD, asset_url
 
 TITLE = "AuraStream GraphiQL"
 
@@ -80,15 +80,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 
-_PAGE = """\
-<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>{title}</title>
-    <link rel="icon" href="data:,">
+_PAGE = (
+    PAGE_HEAD
+    + """\
 {stylesheets}
     <style>
       html, body {{ height: 100%; margin: 0; overflow: hidden; }}
@@ -102,6 +96,7 @@ _PAGE = """\
   </body>
 </html>
 """
+)
 
 
 def page_settings() -> dict[str, object]:

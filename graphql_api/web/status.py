@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from graphql_api.adapters.recent_metrics import RecentMetrics
-from graphql_api.web.assets import asset_url
+from graphql_api.web.assets import PAGE_HEAD, asset_url
 
 TITLE = "AuraStream status"
 SCRIPT = "aurastream/status.js"
@@ -81,15 +81,9 @@ CHARTS = (
     ),
 )
 
-_PAGE = """\
-<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>{title}</title>
-    <link rel="icon" href="data:,">
+_PAGE = (
+    PAGE_HEAD
+    + """\
     <link rel="stylesheet" href="{stylesheet}">
   </head>
   <body data-refresh-seconds="{refresh}">
@@ -139,6 +133,7 @@ _PAGE = """\
   </body>
 </html>
 """
+)
 
 _CHART = """\
           <figure class="chart" id="chart-{key}" data-series="{series}" data-labels="{labels}"
