@@ -62,8 +62,8 @@ IDENTITY_PREFIX = "minilm-sst-onnx"
 # reviews then peak at ~175 MB resident instead of ~470 MB at 4,096, and run no slower.
 _MAX_BATCH_SEQUENCES = 64
 _MAX_BATCH_TOKENS = 512
-# One text up to this long (in characters, so at most one window) is planned, run and
-# scored in a single trip to a worker: splitting it could not make it faster, and each
+# One text up to this long (in characters; about one window of word pieces) is planned,
+# run and scored in a single trip to a worker: splitting it would gain little, and each
 # trip between the event loop and a worker costs a fraction of a millisecond.
 _ONE_TRIP_CHARS = 1000
 
