@@ -266,7 +266,7 @@ def teacher_probabilities(teachers: list[Path], texts: list[str], threads: int) 
 # --------------------------------------------------------------------------- model
 
 
-def build_model(base: Path, attn: str | None = None):
+def build_model(base: Path, attn: str | None = None, layers: int | None = None):
     import torch
     from transformers import AutoConfig, AutoModel
 
@@ -274,6 +274,8 @@ def build_model(base: Path, attn: str | None = None):
         def __init__(self) -> None:
             super().__init__()
             self.config = config = AutoConfig.from_pretrained(base)
+            if layers:  # keep the lowest `layers` transformer layers (a smaller, faster model)
+                config.num_hidden_layers = layers
             config.attention_probs_dropout_prob = 0.0
             self.encoder = AutoModel.from_pretrained(
                 base, config=config, add_pooling_layer=False, attn_implementation=attn
@@ -337,7 +339,7 @@ def train(args, base: Path, pad_id: int, data: dict[str, tuple[list[list[int]], 
     torch.manual_seed(args.train_seed)
     random.seed(args.train_seed)
     torch.set_num_threads(args.threads)
-    model = build_model(base)
+    model = build_model(base, layers=args.layers)
     model.train()
 
     # Each epoch sees every RT sentence `rt_repeat` times and a fresh share of the IMDB
@@ -493,7 +495,7 @@ def export_onnx(model, base: Path, special: Specials, work: Path, out_path: Path
 
     # The eager attention graph is the one onnxruntime's transformer optimizer fuses.
     state = model.state_dict()
-    model = build_model(base, attn="eager")
+    model = build_model(base, attn="eager", layers=model.config.num_hidden_layers)
     model.load_state_dict(state)
     model = model.float().eval()
     config = model.config
@@ -690,6 +692,9 @@ def main() -> None:
         help="distinct IMDB reviews to train on, spread evenly over the epochs",
     )
     ap.add_argument(
+        "--layers", type=int, default=None, help="keep only the lowest N encoder layers"
+    )
+    ap.add_argument(
         "--imdb-reviews",
         type=int,
         default=None,
@@ -768,7 +773,7 @@ def main() -> None:
         # Fine-tuned from the same weights, the runs share a basin: their average (a uniform
         # "model soup", Wortsman et al., 2022) often beats each of them at no inference cost.
         states = [torch.load(path) for path in args.checkpoint]
-        model = build_model(base)
+        model = build_model(base, layers=args.layers)
         model.load_state_dict(
             {
                 key: sum(state[key] for state in states) / len(states)
@@ -832,6 +837,7 @@ def main() -> None:
             "head_lr": args.head_lr,
             "imdb_train": args.imdb_train,
             "imdb_reviews": args.imdb_reviews,
+            "layers": args.layers,
             "rt_repeat": args.rt_repeat,
             "layer_decay": args.layer_decay,
             "ema_decay": args.ema_decay,
