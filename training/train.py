@@ -529,8 +529,9 @@ def export_onnx(model, base: Path, special: Specials, work: Path, out_path: Path
     # onnxruntime's transformer optimizer knows BERT's graph (fused attention, layer norms
     # and GELU). MPNet's relative-position attention has no fused form: its graph is
     # quantized as exported.
-    fused = work / "model_fused.onnx"
+    fused = fp32
     if config.model_type == "bert":
+        fused = work / "model_fused.onnx"
         opt = optimizer.optimize_model(
             str(fp32),
             model_type="bert",
@@ -539,8 +540,6 @@ def export_onnx(model, base: Path, special: Specials, work: Path, out_path: Path
             opt_level=1,
         )
         opt.save_model_to_file(str(fused))
-    else:
-        fused.write_bytes(fp32.read_bytes())
     ops: dict[str, int] = {}
     for node in onnx.load(str(fused)).graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
