@@ -12,7 +12,7 @@ bounded by the bytes of query text they stand for, not by a count of arbitrary-s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -207,7 +207,7 @@ class DocumentCacheExtension(SchemaExtension):
         yield
 
 
-def _parse(query: str, options: dict[str, Any]) -> DocumentNode:
+def _parse(query: str, options: Mapping[str, Any]) -> DocumentNode:
     if not query:
         raise GraphQLError("Syntax Error: the document is empty.")
     try:

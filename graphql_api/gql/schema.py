@@ -86,7 +86,8 @@ class AuraStreamSchema(strawberry.Schema):
     def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
         documents = DocumentCache()
         limits = CostLimits(settings.max_query_depth, settings.max_aliases)
-        super().__init__(*args, extensions=[lambda: documents.extension(limits)], **kwargs)
+        kwargs["extensions"] = [lambda: documents.extension(limits)]
+        super().__init__(*args, **kwargs)
         self.rules = (*specified_rules, *_limit_rules(settings))
         self.max_tokens = settings.max_query_tokens
 

@@ -8,7 +8,7 @@ import pytest
 from graphql_api.adapters.aws.dynamodb_jobs import DynamoDBJobStore
 from graphql_api.adapters.local.sqlite_jobs import SqliteJobStore
 from graphql_api.domain.errors import IdempotencyConflict
-from graphql_api.domain.jobs import Job, JobStatus, JobSummary
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus, JobSummary
 from graphql_api.domain.results import Scores
 from graphql_api.ports import JobStore
 
@@ -91,11 +91,12 @@ async def test_jobs_list_newest_first_per_owner_with_status_filter_and_cursor(st
     await store.create(new_job("b0", "bob", created=2_000.0))
     await store.update("a3", status=JobStatus.SUCCEEDED)
 
-    page, cursor = await store.list_jobs("alice", None, 2, None)
-    rest, end = await store.list_jobs("alice", None, 10, cursor)
+    page, more = await store.list_jobs("alice", None, 2, None)
+    rest, more_after_rest = await store.list_jobs("alice", None, 10, JobPosition.of(page[-1]))
     succeeded, _ = await store.list_jobs("alice", JobStatus.SUCCEEDED, 10, None)
 
     assert [j.id for j in page] == ["a4", "a3"]
+    assert more is True
     assert [j.id for j in rest] == ["a2", "a1", "a0"]
-    assert end is None
+    assert more_after_rest is False
     assert [j.id for j in succeeded] == ["a3"]

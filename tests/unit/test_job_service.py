@@ -4,7 +4,7 @@ import pytest
 
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.domain.errors import AuraStreamError, ErrorCode, IdempotencyConflict
-from graphql_api.domain.jobs import JobSource, JobStatus, SourceFormat
+from graphql_api.domain.jobs import JobPosition, JobSource, JobStatus, SourceFormat
 from graphql_api.domain.results import DocumentRequest
 from graphql_api.services.jobs import JobRequest
 from tests.fakes import RecordingCache, RecordingEngine
@@ -163,11 +163,11 @@ async def test_jobs_are_listed_newest_first_per_tenant(container):
         await container.jobs.submit(JobRequest("a", documents=docs(1, f"a{i}")))
     await container.jobs.submit(JobRequest("b", documents=docs(1)))
 
-    page, cursor = await container.jobs.list_jobs("a", None, 2, None)
-    rest, end = await container.jobs.list_jobs("a", None, 2, cursor)
+    page, _ = await container.jobs.list_jobs("a", None, 2, None)
+    rest, more = await container.jobs.list_jobs("a", None, 2, JobPosition.of(page[-1]))
 
     assert len(page) == 2
     assert len(rest) == 1
-    assert end is None
+    assert more is False
     created = [j.created_at for j in page + rest]
     assert created == sorted(created, reverse=True)

@@ -6,19 +6,28 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from graphql_api.domain.errors import SourceUnreadable
+from graphql_api.domain.text import is_clean
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
+#: S3's longest key, in UTF-8 bytes.
+MAX_KEY_BYTES = 1_024
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not is_clean(uri):
+        raise SourceUnreadable("The source name holds a NUL or an unpaired surrogate.")
     if not uri.startswith("s3://"):
         raise SourceUnreadable("Sources on AWS are S3 objects named like s3://bucket/key.")
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key:
         raise SourceUnreadable(f"'{uri}' does not name a bucket and a key.")
+    if len(key.encode()) > MAX_KEY_BYTES or len(bucket) > 63:
+        raise SourceUnreadable("The bucket or key name is longer than S3 allows.")
     return bucket, key
 
 
@@ -63,6 +72,8 @@ class S3BlobStore:
             raise SourceUnreadable(
                 f"'{uri}' cannot be read ({error.response['Error']['Code']})."
             ) from None
+        except ParamValidationError:  # botocore refuses the bucket name before any call
+            raise SourceUnreadable(f"'{uri}' does not name a valid bucket and key.") from None
 
     async def read_source(self, uri: str) -> bytes:
         bucket, key = parse_s3_uri(uri)
@@ -72,6 +83,8 @@ class S3BlobStore:
             raise SourceUnreadable(
                 f"'{uri}' cannot be read ({error.response['Error']['Code']})."
             ) from None
+        except ParamValidationError:
+            raise SourceUnreadable(f"'{uri}' does not name a valid bucket and key.") from None
         body: bytes = await asyncio.to_thread(response["Body"].read)
         return body
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from graphql_api.domain.errors import SourceUnreadable
+from graphql_api.domain.text import is_clean
 
 
 class FileBlobStore:
@@ -32,17 +33,28 @@ class FileBlobStore:
         return self._path(key).is_file()
 
     def _source_path(self, uri: str) -> Path:
-        path = Path(uri.removeprefix("file://"))
-        resolved = (path if path.is_absolute() else self.data_dir / path).resolve()
+        """The source's resolved path, refused unless it is under the data directory.
+
+        Messages never name the data directory: the caller knows only the name it sent.
+        """
+        if not is_clean(uri):
+            raise SourceUnreadable("The source name holds a NUL or an unpaired surrogate.")
+        try:
+            path = Path(uri.removeprefix("file://"))
+            resolved = (path if path.is_absolute() else self.data_dir / path).resolve()
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long
+            raise SourceUnreadable(f"'{uri}' cannot be resolved to a file.") from None
         if not resolved.is_relative_to(self.data_dir.resolve()):
-            raise SourceUnreadable(
-                f"Sources must be files under the data directory {self.data_dir}."
-            )
+            raise SourceUnreadable("Sources must be files under the data directory.")
         return resolved
 
     async def check_source(self, uri: str) -> None:
         path = self._source_path(uri)
-        if not path.is_file() or not os.access(path, os.R_OK):
+        try:
+            readable = path.is_file() and os.access(path, os.R_OK)
+        except (OSError, ValueError):
+            readable = False
+        if not readable:
             raise SourceUnreadable(f"No readable file '{uri}' in the data directory.")
 
     async def read_source(self, uri: str) -> bytes:
