@@ -57,8 +57,8 @@ MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 #: The longest query document: this schema's largest useful query is a few KB, and parsing,
 #: validating and caching cost grows with the text.
 MAX_QUERY_BYTES = 20_000
-#: A GET query string: the query plus its variables, percent-encoded (up to 3 bytes a byte).
-MAX_QUERY_STRING_BYTES = 64 * 1024
+#: A GET query string: a query (the 20 KB cap applies) and its variables, percent-encoded.
+MAX_QUERY_STRING_BYTES = 32 * 1024
 #: The deepest JSON a request may carry; AnalyzeInput needs 5 levels. Deeper JSON is refused
 #: before anything recursive (authentication, coercion, logging) walks it.
 MAX_JSON_DEPTH = 32
@@ -264,7 +264,7 @@ def _check_csrf(request: Request) -> None:
 async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
-            message = "The query string is over 64 KB: send the query with POST."
+            message = "The query string is over 32 KB: send the query with POST."
             raise RequestRefused(414, "URI_TOO_LONG", message)
         params: dict[str, Any] = dict(request.query_params)
         for name in ("variables", "extensions"):
