@@ -158,7 +158,7 @@ class DocumentCache:
     so a few huge queries cannot hold what a few hundred small ones would.
     """
 
-    def __init__(self, max_bytes: int = 4 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.entries: LRUCache[bytes, _Entry] = LRUCache(
             maxsize=max_bytes, getsizeof=lambda entry: entry.size
         )
