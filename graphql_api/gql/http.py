@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from cachetools import LRUCache
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
@@ -286,22 +285,20 @@ async def _read_params(request: Request) -> dict[str, Any]:
 def load_json(raw: bytes, name: str) -> Any:
     """Parse JSON at most MAX_JSON_DEPTH deep; anything else is a 400, never a crash.
 
-    orjson first: it is fast and refuses nesting past 1,024 levels without recursing in
-    Python. It also refuses escaped lone surrogates ("\\ud800"), which are valid JSON and
-    must reach per-document validation (INVALID_TEXT), so the standard library's parser
-    reads what orjson refused; its RecursionError on deep input is caught.
+    The standard library's parser keeps escaped lone surrogates ("\\ud800"), which are valid
+    JSON and must reach per-document validation (INVALID_TEXT); past ~1,000 levels it raises
+    RecursionError, caught here, and anything deeper than the limit is refused after parsing
+    by an iterative walk.
     """
-    deep = f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
-    too_deep = RequestRefused(400, "BAD_REQUEST", deep)
+    too_deep = RequestRefused(
+        400, "BAD_REQUEST", f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
+    )
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:
-            value = json.loads(raw)
-        except RecursionError:
-            raise too_deep from None
-        except ValueError:
-            raise RequestRefused(400, "BAD_REQUEST", f"{_label(name)} is not valid JSON.") from None
+        value = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:  # also UnicodeDecodeError: bytes that are not UTF-8
+        raise RequestRefused(400, "BAD_REQUEST", f"{_label(name)} is not valid JSON.") from None
     if _depth_exceeds(value, MAX_JSON_DEPTH):
         raise too_deep
     return value
