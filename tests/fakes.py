@@ -96,3 +96,13 @@ class RecordingCache:
 def positive(engine: str = "recording-1") -> Analysis:
     scores = Scores.normalised(0.9, 0.05, 0.05, 0)
     return Analysis(Sentiment.POSITIVE, scores, "en", engine)
+
+
+@dataclass
+class RecordingRunner:
+    """A JobRunner that only records what it was asked to start: jobs stay QUEUED."""
+
+    started: list[str] = field(default_factory=list)
+
+    async def start(self, job_id: str) -> None:
+        self.started.append(job_id)

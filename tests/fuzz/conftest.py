@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from graphql_api.app import create_app
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.settings import Settings
-from tests.fakes import RecordingEngine
+from tests.fakes import RecordingEngine, RecordingRunner
 from tests.support import AsgiTransport, LambdaTransport
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -63,7 +63,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def fuzz_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz") / "data"
     container = bootstrap(
-        Settings(data_dir=data_dir, introspection=False), engine=RecordingEngine()
+        Settings(data_dir=data_dir, introspection=False),
+        engine=RecordingEngine(),
+        runner=RecordingRunner(),  # submitted jobs are recorded, not run across event loops
     )
     yield container
     container.close()
