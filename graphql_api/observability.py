@@ -66,7 +66,11 @@ def lambda_entry(function: Callable[[Any, Any], Any], emf: EmfMetrics | None) ->
             return function(event, context)
         finally:
             if emf is not None:
-                emf.flush()
+                try:
+                    emf.flush()
+                except Exception:
+                    # Lost metrics are logged; an answered request still gets its answer.
+                    logger.exception("metrics flush failed")
 
     handler = logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
