@@ -63,11 +63,6 @@ MAX_QUERY_STRING_BYTES = 32 * 1024
 MAX_JSON_DEPTH = 32
 
 
-#: The spec's "request error" for an operationName that names no operation, or its absence
-#: when the document holds several (Apollo Server's code for the same).
-OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
-
-
 class RequestRefused(Exception):
     """Refused before execution, with the HTTP status and a stable code."""
 
@@ -194,7 +189,9 @@ class GraphQLEndpoint:
         except MissingQueryError:
             raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.") from None
         except CannotGetOperationTypeError as error:
-            raise RequestRefused(400, OPERATION_RESOLUTION_FAILURE, _unresolved(error)) from None
+            # The spec's request error; Apollo Server's code for the same.
+            code = ErrorCode.OPERATION_RESOLUTION_FAILURE
+            raise RequestRefused(400, code, _unresolved(error)) from None
         metrics = self.container.metrics
         milliseconds = (time.perf_counter() - started) * 1_000
         metrics.observe_ms("RequestLatency", milliseconds, {"operation": _operation(query)})
@@ -264,7 +261,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
             message = "The query string is over 32 KB: send the query with POST."
-            raise RequestRefused(414, "URI_TOO_LONG", message)
+            raise RequestRefused(414, ErrorCode.URI_TOO_LONG, message)
         params: dict[str, Any] = dict(request.query_params)
         for name in ("variables", "extensions"):
             if name in params:
