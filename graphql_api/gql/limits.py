@@ -151,14 +151,20 @@ class _Entry:
     errors: list[GraphQLError] | None = None
 
 
+def entry_bytes(query: str) -> int:
+    """About what a cached document costs in memory: measured, a parsed and validated
+    document holds ~8 KB plus ~16 bytes per character of its text (tokens, nodes, errors)."""
+    return 8_192 + 16 * len(query)
+
+
 class DocumentCache:
     """Parsed documents and their validation errors under the query's SHA-256 digest.
 
-    Bounded by the query bytes held (a parsed document is a fixed multiple of its text),
-    so a few huge queries cannot hold what a few hundred small ones would.
+    Bounded by the memory the documents hold (estimated from their text), not by a count,
+    so a few huge queries cannot hold what a few thousand small ones would.
     """
 
-    def __init__(self, max_bytes: int = 2 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.entries: LRUCache[bytes, _Entry] = LRUCache(
             maxsize=max_bytes, getsizeof=lambda entry: entry.size
         )
@@ -183,7 +189,7 @@ class DocumentCacheExtension(SchemaExtension):
         key = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
         entry = self.cache.entries.get(key)
         if entry is None:
-            entry = _Entry(_parse(query, context.parse_options), len(query) + 512)
+            entry = _Entry(_parse(query, context.parse_options), entry_bytes(query))
             if entry.size <= self.cache.entries.maxsize:
                 self.cache.entries[key] = entry
         _resolve_operation(entry.document, context.operation_name)
@@ -201,10 +207,21 @@ class DocumentCacheExtension(SchemaExtension):
             errors = validate(schema, entry.document, [self.limits.rule()])
             if not errors:
                 errors = validate_document(schema, entry.document, context.validation_rules)
-            entry.errors = errors
+            entry.errors = _detached(errors)
         if entry is not None:
             context.pre_execution_errors = list(entry.errors or ())
         yield
+
+
+def _detached(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """The errors without the tracebacks of what raised them: a coercion error's frames hold
+    the whole validation pass (~100 KB), which a cached error would keep alive."""
+    for error in errors:
+        error.__traceback__ = None
+        original = error.original_error
+        if original is not None:
+            original.__traceback__ = original.__context__ = original.__cause__ = None
+    return errors
 
 
 def _parse(query: str, options: Mapping[str, Any]) -> DocumentNode:

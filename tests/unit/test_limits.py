@@ -112,3 +112,22 @@ def test_a_result_cursor_with_anything_but_ascii_digits_in_range_is_bad_user_inp
         result_offset(to_base64("result.v1", payload))
 
     assert raised.value.code == "BAD_USER_INPUT"
+
+
+def test_cached_validation_errors_keep_no_traceback():
+    from graphql.validation import specified_rules
+    from strawberry.schema.schema import validate_document
+
+    from graphql_api.gql.limits import _detached
+    from graphql_api.gql.schema import build_schema
+    from graphql_api.settings import Settings
+
+    schema = build_schema(Settings())._schema
+    document = parse("{ jobs(status: NOT_A_STATUS) { edges { cursor } } }")
+    errors = _detached(validate_document(schema, document, tuple(specified_rules)))
+
+    assert errors
+    for error in errors:
+        assert error.__traceback__ is None
+        if error.original_error is not None:
+            assert error.original_error.__traceback__ is None
