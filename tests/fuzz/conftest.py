@@ -20,6 +20,11 @@ from tests.fakes import RecordingEngine, RecordingRunner
 from tests.support import AsgiTransport, LambdaTransport
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+#: Seconds one generated request may take. Wider than the corpus's 2 s: thousands of
+#: examples on a shared machine meet scheduler stalls of a second or more (measured: the
+#: slowest of 5,000 trivial requests took 1.9 s under load), while the unbounded cases this
+#: guards took 4 s and more, and doubled with size.
+BUDGET_SECONDS = 5.0
 
 settings.register_profile(
     "fuzz",

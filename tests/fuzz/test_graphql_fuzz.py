@@ -16,7 +16,7 @@ from hypothesis_graphql import Mode, from_schema, nodes
 
 from graphql_api.gql.schema import build_schema
 from graphql_api.settings import Settings
-from tests.fuzz.conftest import FUZZ, Slowest
+from tests.fuzz.conftest import BUDGET_SECONDS, FUZZ, Slowest
 from tests.hostile import ANALYZE, JSON_HEADERS, check_invariants
 from tests.support import AsgiTransport, Reply
 
@@ -42,7 +42,7 @@ def timed(transport: AsgiTransport, test: str, example: Any, **request: Any) -> 
     reply: Reply = transport.request(**request)
     seconds = time.perf_counter() - started
     Slowest.record(test, seconds, example)
-    return check_invariants(reply, seconds)
+    return check_invariants(reply, seconds, BUDGET_SECONDS)
 
 
 def post(transport: AsgiTransport, test: str, body: Any, example: Any = None) -> Any:

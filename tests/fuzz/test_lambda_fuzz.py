@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import FUZZ, Slowest
+from tests.fuzz.conftest import BUDGET_SECONDS, FUZZ, Slowest
 from tests.fuzz.test_graphql_fuzz import ANY_TEXT, JSON_VALUES
 from tests.hostile import IGNORED_EVENTS, check_invariants
 from tests.support import LambdaTransport, Reply
@@ -32,7 +32,7 @@ def check_http_answer(response: Any, seconds: float) -> None:
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     body = response.get("body") or ""
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
-    check_invariants(Reply(response["statusCode"], headers, raw), seconds)
+    check_invariants(Reply(response["statusCode"], headers, raw), seconds, BUDGET_SECONDS)
 
 
 @FUZZ
