@@ -428,11 +428,6 @@ CASES: list[Case] = [
     ),
 ]
 
-#: Rows that hold only where introspection is off (the AWS default).
-INTROSPECTION_OFF_ONLY = frozenset(
-    {"no-suggestions", "no-suggestions-in-arguments", "no-suggestions-in-variables"}
-)
-
 
 def codes(answer: Any) -> set[str]:
     """Every `extensions.code` and document `error.code` anywhere in a GraphQL answer."""
