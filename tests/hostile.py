@@ -250,6 +250,12 @@ CASES: list[Case] = [
         gql("query($id: ID!) { job(id: $id) { id } }", {"id": "\ud800"}),
     ),
     Case(
+        "job-id-3000-characters",
+        "out-of-range",
+        "NOT_FOUND",
+        gql("query($id: ID!) { job(id: $id) { id } }", {"id": "j" * 3_000}),
+    ),
+    Case(
         "job-id-nul",
         "invalid-text",
         "NOT_FOUND",
@@ -321,6 +327,19 @@ CASES: list[Case] = [
         "out-of-range",
         "BAD_USER_INPUT",
         gql("query($n: Int) { jobs(first: $n) { edges { cursor } } }", {"n": 2**40}),
+    ),
+    Case(
+        "variables-huge-integer",
+        "out-of-range",
+        "BAD_REQUEST",
+        b'{"query": "{ health { status } }", "variables": {"n": 1' + b"0" * 5_000 + b"}}",
+    ),
+    Case(
+        "first-infinite",
+        "out-of-range",
+        "BAD_USER_INPUT",
+        b'{"query": "query($n: Int) { jobs(first: $n) { edges { cursor } } }", '
+        b'"variables": {"n": 1e999}}',
     ),
     Case(
         "usage-from-after-to",

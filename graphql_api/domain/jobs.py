@@ -8,11 +8,14 @@ from enum import StrEnum
 from typing import Any
 
 from graphql_api.domain.results import Analysis, DocumentFailure, Scores, Sentiment
+from graphql_api.domain.text import is_clean
 
 #: Documents per part: one engine batch (Comprehend's limit), one Map iteration on AWS.
 PART_SIZE = 25
 MAX_DOCUMENTS_PER_JOB = 10_000
 MAX_DOCUMENT_BYTES = 100_000
+#: Job ids are UUIDs; a longer "id" names no job (and would overflow a DynamoDB key).
+MAX_JOB_ID_LENGTH = 128
 
 
 class JobStatus(StrEnum):
@@ -112,6 +115,11 @@ class JobResult:
 
 def part_count(total: int) -> int:
     return (total + PART_SIZE - 1) // PART_SIZE
+
+
+def could_be_job_id(job_id: str) -> bool:
+    """False for a string no job could have as its id: too long, NUL, a lone surrogate."""
+    return len(job_id) <= MAX_JOB_ID_LENGTH and is_clean(job_id)
 
 
 @dataclass(frozen=True, slots=True)

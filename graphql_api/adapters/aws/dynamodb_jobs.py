@@ -18,8 +18,7 @@ from botocore.exceptions import ClientError
 
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
-from graphql_api.domain.jobs import Job, JobPosition, JobStatus
-from graphql_api.domain.text import is_clean
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus, could_be_job_id
 
 OWNER_INDEX = "owner-created-index"
 
@@ -116,8 +115,8 @@ class DynamoDBJobStore:
         return job
 
     async def get(self, job_id: str) -> Job | None:
-        if not is_clean(job_id):
-            return None  # no job could have this id
+        if not could_be_job_id(job_id):
+            return None  # no job has this id, and DynamoDB would refuse the key
         response = await self._call(
             "get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True
         )

@@ -11,8 +11,7 @@ from typing import Any
 from graphql_api.adapters.local.sqlite import SqliteDatabase
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
-from graphql_api.domain.jobs import Job, JobPosition, JobStatus
-from graphql_api.domain.text import is_clean
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus, could_be_job_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -66,8 +65,8 @@ class SqliteJobStore:
         return job
 
     async def get(self, job_id: str) -> Job | None:
-        if not is_clean(job_id):
-            return None  # no job could have this id, and SQLite cannot bind it
+        if not could_be_job_id(job_id):
+            return None  # no job has this id, and SQLite could not bind a lone surrogate
         result: Job | None = await self._run(self._get, job_id)
         return result
 
