@@ -20,6 +20,7 @@ from graphql_api.observability import route_std_logging
 from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
 from graphql_api.web import STATIC_ROUTE_NAME, graphiql_response, static_files
+from graphql_api.web.access_log import AccessLog
 from graphql_api.web.status import status_routes
 
 #: The Prometheus text exposition format, version 0.0.4.
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await stop()
         container.close()
 
-    middleware = []
+    middleware = [Middleware(AccessLog)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphql_api.app import create_app
 from graphql_api.observability import lambda_entry
+from graphql_api.settings import Settings
 
 
 class StripStagePrefix:
@@ -30,6 +31,9 @@ def build_handler(app: ASGIApp) -> Mangum:
 
 
 # Built once per container at init; adapters connect lazily on first use, never at import.
-app = create_app()
+# Settings refuse to start a Lambda without its AWS backend spelled out (fail closed).
+settings = Settings()
+settings.require_state_machine()
+app = create_app(settings)
 asgi_handler = build_handler(app)
 handler = lambda_entry(asgi_handler, app.state.container.emf)

@@ -2,8 +2,9 @@
 
 It decides, in order: the GraphiQL page for browsers; the method (GET and POST only); the
 response media type from `Accept` (406 when none fits); CSRF (a simple request must carry
-a header that forces a CORS preflight); the API key, its rate and its scopes; Apollo's
-automatic persisted queries; then executes, queries only over GET.
+a header that forces a CORS preflight); admission by the access service (maintenance
+switch, API key, rate); Apollo's automatic persisted queries; then executes, queries only
+over GET. Scopes are not decided here: each field declares its own (gql/permissions.py).
 
 `application/graphql-response+json` responses use the spec's status codes: 400 when the
 request never executed (parse, validation and variable errors: no `data`). Legacy
@@ -30,27 +31,16 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graphql_api.access import AccessError, Principal, require_scope
-from graphql_api.access import Scope as AccessScope
+from graphql_api.access import AccessError, Principal
 from graphql_api.bootstrap import Container
 from graphql_api.domain.errors import ErrorCode
-from graphql_api.gql.context import LOCAL_OWNER, Context
+from graphql_api.gql.context import Context
 from graphql_api.gql.errors import MASKED_MESSAGE, should_mask, with_code
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 #: Headers a browser cannot send cross-origin without a CORS preflight.
 PREFLIGHT_HEADERS = ("x-api-key", "apollo-require-preflight", "x-apollo-operation-name")
-#: The scope each root field needs; fields not listed (health, introspection) need none.
-FIELD_SCOPES = {
-    "analyze": AccessScope.ANALYZE,
-    "analyzeDocument": AccessScope.ANALYZE,
-    "submitJob": AccessScope.JOBS,
-    "job": AccessScope.JOBS,
-    "jobs": AccessScope.JOBS,
-    "cacheStats": AccessScope.OPS,
-    "clearCache": AccessScope.OPS,
-}
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
 
@@ -96,10 +86,8 @@ class GraphQLEndpoint:
             media_type = _negotiate(request.headers.get("accept"))
             _check_csrf(request)
             params = await _read_params(request)
-            principal = await self._authenticate(request)
+            principal = await self.container.access.admit(request.headers.get("x-api-key"))
             query = self._persisted_query(params)
-            if principal is not None:
-                _check_scopes(principal, query)
             result = await self._execute(request, params, query, principal)
         except RequestRefused as refusal:
             return _refusal(media_type, refusal)
@@ -107,14 +95,6 @@ class GraphQLEndpoint:
             denied = RequestRefused(error.http_status, error.code, str(error), error.http_headers)
             return _refusal(media_type, denied)
         return _result_response(media_type, result)
-
-    async def _authenticate(self, request: Request) -> Principal | None:
-        if not self.settings.auth_enforced:
-            return None
-        access = self.container.access
-        principal = await access.authenticate(request.headers.get("x-api-key"))
-        await access.check_rate(principal)
-        return principal
 
     def _persisted_query(self, params: dict[str, Any]) -> str:
         query = params.get("query")
@@ -144,7 +124,7 @@ class GraphQLEndpoint:
         return str(query)
 
     async def _execute(
-        self, request: Request, params: dict[str, Any], query: str, principal: Principal | None
+        self, request: Request, params: dict[str, Any], query: str, principal: Principal
     ) -> ExecutionResult:
         variables = params.get("variables")
         if variables is not None and not isinstance(variables, dict):
@@ -152,11 +132,7 @@ class GraphQLEndpoint:
         operation_name = params.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
             raise RequestRefused(400, "BAD_REQUEST", "`operationName` must be a string.")
-        context = Context(
-            self.container,
-            owner=principal.tenant_id if principal else LOCAL_OWNER,
-            principal=principal,
-        )
+        context = Context(self.container, principal)
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
@@ -293,13 +269,6 @@ def _operation(query: str) -> str:
     return next(iter(fields)) if len(fields) == 1 else "multiple"
 
 
-def _check_scopes(principal: Principal, query: str) -> None:
-    for field in _root_fields(query):
-        scope = FIELD_SCOPES.get(field)
-        if scope is not None:
-            require_scope(principal, scope)
-
-
 def _refusal(media_type: str, refusal: RequestRefused) -> Response:
     error = {"message": str(refusal), "extensions": {"code": str(refusal.code)}}
     retry = refusal.headers.get("Retry-After")
@@ -321,9 +290,9 @@ def _result_response(media_type: str, result: ExecutionResult) -> Response:
     status, headers = 200, {}
     if not executed and media_type == GRAPHQL_RESPONSE_JSON:
         status = 400
-    limited = _rate_limited(result)
-    if limited is not None and result.data is None:
-        status, headers = 429, limited.http_headers
+    refused = _refused_for_now(result)
+    if refused is not None and result.data is None:
+        status, headers = refused.http_status, refused.http_headers
     return Response(json.dumps(body), status, headers, media_type=media_type)
 
 
@@ -337,9 +306,10 @@ def _formatted(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
-def _rate_limited(result: ExecutionResult) -> AccessError | None:
+def _refused_for_now(result: ExecutionResult) -> AccessError | None:
+    """A quota refusal (429) or a key store outage (503) met while executing."""
     for error in result.errors or ():
         original = error.original_error
-        if isinstance(original, AccessError) and original.http_status == 429:
+        if isinstance(original, AccessError) and original.http_status in (429, 503):
             return original
     return None

@@ -68,6 +68,18 @@ class SqliteJobStore:
         result: Job | None = await self._run(self._get, job_id)
         return result
 
+    async def find_idempotent(self, owner: str, idempotency_key: str) -> Job | None:
+        def find(db: sqlite3.Connection) -> Job | None:
+            row = db.execute(
+                "SELECT record FROM jobs JOIN idempotency_keys ON jobs.id = job_id"
+                " WHERE idempotency_keys.owner = ? AND key = ?",
+                (owner, idempotency_key),
+            ).fetchone()
+            return job_from_dict(json.loads(row[0])) if row else None
+
+        result: Job | None = await self._run(find)
+        return result
+
     @staticmethod
     def _get(db: sqlite3.Connection, job_id: str) -> Job | None:
         row = db.execute("SELECT record FROM jobs WHERE id=?", (job_id,)).fetchone()
