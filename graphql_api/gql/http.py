@@ -290,7 +290,7 @@ def _result_response(media_type: str, result: ExecutionResult) -> Response:
     status, headers = 200, {}
     if not executed and media_type == GRAPHQL_RESPONSE_JSON:
         status = 400
-    refused = _refused_for_now(result)
+    refused = _access_refusal(result)
     if refused is not None and result.data is None:
         status, headers = refused.http_status, refused.http_headers
     return Response(json.dumps(body), status, headers, media_type=media_type)
@@ -306,10 +306,10 @@ def _formatted(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
-def _refused_for_now(result: ExecutionResult) -> AccessError | None:
-    """A quota refusal (429) or a key store outage (503) met while executing."""
+def _access_refusal(result: ExecutionResult) -> AccessError | None:
+    """An access decision met while executing (a missing scope, a spent quota, a key store
+    outage): when nothing else was answered, the response takes its HTTP status."""
     for error in result.errors or ():
-        original = error.original_error
-        if isinstance(original, AccessError) and original.http_status in (429, 503):
-            return original
+        if isinstance(error.original_error, AccessError):
+            return error.original_error
     return None
