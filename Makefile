@@ -31,8 +31,9 @@ unit: install
 
 test: lint typecheck unit infra-check
 
-schema: install  ## rewrite schema/schema.graphql from the code
+schema: install  ## rewrite schema/schema.graphql and schema/openapi.json from the code
 	$(BIN)/aurastream schema > schema/schema.graphql
+	$(BIN)/aurastream openapi > schema/openapi.json
 
 bench: install
 	$(BIN)/python bench/core_bench.py

@@ -21,6 +21,7 @@ from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
 from graphql_api.web import STATIC_ROUTE_NAME, graphiql_response, static_files
 from graphql_api.web.access_log import AccessLog
+from graphql_api.web.rest import rest_routes
 from graphql_api.web.status import status_routes
 
 #: The Prometheus text exposition format, version 0.0.4.
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Route("/v1/health", health, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/v1/health/live", live, methods=["GET"]),
+            *rest_routes(container),
             Route("/metrics", metrics, methods=["GET"]),
             *status_routes(health_report, container.recent or RecentMetrics()),
             Mount("/static", static_files(), name=STATIC_ROUTE_NAME),

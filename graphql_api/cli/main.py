@@ -115,6 +115,14 @@ def schema() -> None:
 
 
 @app.command()
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the REST endpoints that the code defines."""
+    from graphql_api.web.rest import openapi_document
+
+    typer.echo(json.dumps(openapi_document(), indent=2))
+
+
+@app.command()
 def health(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """The daily health check: exit 0 when healthy, 1 when degraded, 2 otherwise."""
     report = _call(lambda client: client.health(), ctx)
