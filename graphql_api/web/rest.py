@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
@@ -38,7 +38,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # Strict: `"sentences": 0` is an error, not False.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True
+    )
 
 
 class DocumentIn(_Model):
@@ -50,60 +53,74 @@ class DocumentIn(_Model):
         return DocumentRequest(self.text, self.language_code, self.id)
 
 
-class SyncRequest(_Model):
-    """One `text` (the runbook's request) or a list of `documents`, not both."""
-
-    text: str | None = None
-    id: str | None = None
-    language_code: str | None = None
-    documents: list[DocumentIn] | None = None
+class _Options(_Model):
     pii: PiiMode = PiiMode.OFF
     sentences: bool = False
 
-    @model_validator(mode="after")
-    def _one_of_text_or_documents(self) -> Self:
-        if (self.text is None) == (self.documents is None):
-            raise ValueError("give either `text` or `documents`, not both or neither")
-        return self
+
+class TextRequest(_Options):
+    """The runbook's request: one text."""
+
+    text: str
+    id: str | None = None
+    language_code: str | None = None
 
     def requests(self) -> list[DocumentRequest]:
-        if self.documents is not None:
-            return [d.to_domain() for d in self.documents]
-        assert self.text is not None
         return [DocumentRequest(self.text, self.language_code, self.id)]
 
 
-class AsyncRequest(_Model):
-    """A batch job: `documents` (or the runbook's single `text`), or a `source` in your
-    tenant's inbox."""
+class DocumentsRequest(_Options):
+    """Several texts, answered in order."""
 
-    text: str | None = None
-    documents: list[DocumentIn] | None = None
-    source: str | None = None
-    format: jobs_domain.SourceFormat = jobs_domain.SourceFormat.JSONL
-    text_column: str = "text"
-    id_column: str | None = "id"
+    documents: list[DocumentIn]
+
+    def requests(self) -> list[DocumentRequest]:
+        return [d.to_domain() for d in self.documents]
+
+
+class _JobOptions(_Model):
     language_code: str | None = None
     idempotency_key: str | None = None
 
-    @model_validator(mode="after")
-    def _one_input(self) -> Self:
-        if sum(x is not None for x in (self.text, self.documents, self.source)) != 1:
-            raise ValueError("give exactly one of `text`, `documents` or `source`")
-        return self
 
-    def to_domain(self, principal: Principal) -> JobRequest:
-        documents = None
-        if self.text is not None:
-            documents = [DocumentRequest(self.text, self.language_code)]
-        elif self.documents is not None:
-            documents = [d.to_domain() for d in self.documents]
-        source = None
-        if self.source is not None:
-            source = jobs_domain.JobSource(
-                self.source, self.format, self.text_column, self.id_column
-            )
-        return JobRequest(principal, documents, source, self.idempotency_key, self.language_code)
+class TextJob(_JobOptions):
+    """The runbook's request: one text, as a job."""
+
+    text: str
+
+    def job(self, principal: Principal) -> JobRequest:
+        documents = [DocumentRequest(self.text, self.language_code)]
+        return JobRequest(principal, documents, None, self.idempotency_key, self.language_code)
+
+
+class DocumentsJob(_JobOptions):
+    documents: list[DocumentIn]
+
+    def job(self, principal: Principal) -> JobRequest:
+        documents = [d.to_domain() for d in self.documents]
+        return JobRequest(principal, documents, None, self.idempotency_key, self.language_code)
+
+
+class SourceJob(_JobOptions):
+    """Documents read from a file in your tenant's inbox."""
+
+    source: str
+    format: jobs_domain.SourceFormat = jobs_domain.SourceFormat.JSONL
+    text_column: str = "text"
+    id_column: str | None = "id"
+
+    def job(self, principal: Principal) -> JobRequest:
+        source = jobs_domain.JobSource(self.source, self.format, self.text_column, self.id_column)
+        return JobRequest(principal, None, source, self.idempotency_key, self.language_code)
+
+
+# Exactly one shape fits a body: the models forbid fields they do not name.
+class SyncRequest(RootModel[TextRequest | DocumentsRequest]):
+    pass
+
+
+class AsyncRequest(RootModel[TextJob | DocumentsJob | SourceJob]):
+    pass
 
 
 class Scores(_Model):
@@ -150,9 +167,12 @@ class DocumentOut(_Model):
     sentences: list[SentenceOut] | None = None
 
     @classmethod
-    def from_domain(cls, result: DomainResult, answer: Answer | None = None) -> DocumentOut:
+    def from_domain(
+        cls, result: DomainResult, answer: Answer | None = None, sentences: bool = False
+    ) -> DocumentOut:
         analysis, failure = result.analysis, result.failure
         found = answer.personal_data if answer else None
+        text = result.normalised_text
         return cls(
             id=result.id,
             sentiment=analysis.sentiment.value if analysis else None,
@@ -172,6 +192,18 @@ class DocumentOut(_Model):
             if found
             else None,
             redacted_text=found.redacted_text if found else None,
+            sentences=[
+                SentenceOut(
+                    text=text[s.begin_offset : s.end_offset],
+                    begin_offset=s.begin_offset,
+                    end_offset=s.end_offset,
+                    sentiment=s.sentiment.value,
+                    scores=_scores(s.scores),
+                )
+                for s in analysis.sentences
+            ]
+            if sentences and analysis
+            else None,
         )
 
 
@@ -271,17 +303,19 @@ def rest_routes(container: Container) -> list[Route]:
 
 async def analyze_sync(request: Request, container: Container) -> Response:
     principal = await _admit(request, container, Scope.ANALYZE)
-    body = await _body(request, SyncRequest)
+    body = (await _body(request, SyncRequest)).root
     answers = await container.documents.analyze(principal, body.requests(), body.pii)
-    results = [DocumentOut.from_domain(a.result, a) for a in answers]
-    shaped: BaseModel = results[0] if body.text is not None else SyncResults(results=results)
+    results = [DocumentOut.from_domain(a.result, a, body.sentences) for a in answers]
+    shaped: BaseModel = (
+        results[0] if isinstance(body, TextRequest) else SyncResults(results=results)
+    )
     return _json(200, shaped)
 
 
 async def analyze_async(request: Request, container: Container) -> Response:
     principal = await _admit(request, container, Scope.JOBS)
-    body = await _body(request, AsyncRequest)
-    job = await container.jobs.submit(body.to_domain(principal))
+    body = (await _body(request, AsyncRequest)).root
+    job = await container.jobs.submit(body.job(principal))
     return _json(202, JobOut.from_domain(job), {"Location": f"/v1/jobs/{job.id}"})
 
 
@@ -359,8 +393,11 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for the REST façade, from the pydantic models."""
     models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
-        (SyncRequest, "validation"),
-        (AsyncRequest, "validation"),
+        (TextRequest, "validation"),
+        (DocumentsRequest, "validation"),
+        (TextJob, "validation"),
+        (DocumentsJob, "validation"),
+        (SourceJob, "validation"),
         (DocumentOut, "serialization"),
         (SyncResults, "serialization"),
         (JobOut, "serialization"),
@@ -393,11 +430,9 @@ def openapi_document() -> dict[str, Any]:
             for s in statuses
         }
 
-    def body(name: str) -> dict[str, Any]:
-        return {
-            "required": True,
-            "content": {"application/json": {"schema": ref(name)}},
-        }
+    def body(*names: str) -> dict[str, Any]:
+        schema = {"oneOf": [ref(name) for name in names]}
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
 
     def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -416,7 +451,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "analyzeSync",
                     "security": security,
-                    "requestBody": body("SyncRequest"),
+                    "requestBody": body("TextRequest", "DocumentsRequest"),
                     "responses": {
                         "200": ok(
                             "One result for `text`; `results` in input order for `documents`",
@@ -430,7 +465,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "analyzeAsync",
                     "security": security,
-                    "requestBody": body("AsyncRequest"),
+                    "requestBody": body("TextJob", "DocumentsJob", "SourceJob"),
                     "responses": {
                         "202": {
                             **ok("The job, started; poll its Location", ref("JobOut")),
