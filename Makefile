@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit schema bench model clean infra-check infra-build
+.PHONY: install serve test lint typecheck unit schema bench model clean infra-check infra-build fuzz
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ unit: install
 	$(BIN)/pytest
 
 test: lint typecheck unit infra-check
+
+# Property-based fuzzing of GraphQL over HTTP and the Lambda handler with a large budget;
+# `make test` runs the same tests with FUZZ_EXAMPLES' small default.
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -q
 
 schema: install  ## rewrite schema/schema.graphql and schema/openapi.json from the code
 	$(BIN)/aurastream schema > schema/schema.graphql

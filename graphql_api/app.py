@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from starlette.routing import Mount, Route
 
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.bootstrap import Container, bootstrap
-from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint
+from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint, json_refusal
 from graphql_api.gql.schema import build_schema
 from graphql_api.observability import route_std_logging
 from graphql_api.services.health import HealthStatus
@@ -26,6 +27,16 @@ from graphql_api.web.status import status_routes
 
 #: The Prometheus text exposition format, version 0.0.4.
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+#: Starlette's own refusals (unknown path, method not routed), as the GraphQL error shape.
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = _HTTP_CODES.get(error.status_code, "BAD_REQUEST")
+    return json_refusal(error.status_code, code, str(error.detail), dict(error.headers or {}))
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
@@ -87,6 +98,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         ],
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.container = container
     return app

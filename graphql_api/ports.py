@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from graphql_api.domain.jobs import Job, JobStatus
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus
 from graphql_api.domain.results import Analysis, EngineOutcome
 
 
@@ -87,9 +87,9 @@ class JobStore(Protocol):
         ...
 
     async def list_jobs(
-        self, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
-        """Newest first; returns a page and the cursor of the next page, if any."""
+        self, owner: str, status: JobStatus | None, limit: int, after: JobPosition | None
+    ) -> tuple[list[Job], bool]:
+        """Newest first, from just after `after`; returns a page and whether more follow."""
         ...
 
     async def update(self, job_id: str, **fields: Any) -> Job:

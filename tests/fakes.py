@@ -102,3 +102,13 @@ def positive(engine: str = "recording-1") -> Analysis:
 def tenant(name: str) -> Principal:
     """A keyless principal of one tenant with every scope (as on an open local server)."""
     return Principal(name, None, frozenset(Scope), None)
+
+
+@dataclass
+class RecordingRunner:
+    """A JobRunner that only records what it was asked to start: jobs stay QUEUED."""
+
+    started: list[str] = field(default_factory=list)
+
+    async def start(self, job_id: str) -> None:
+        self.started.append(job_id)

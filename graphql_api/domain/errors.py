@@ -8,6 +8,7 @@ from enum import StrEnum
 class ErrorCode(StrEnum):
     # Per document (like Comprehend's BatchDetectSentiment ErrorList).
     EMPTY_TEXT = "EMPTY_TEXT"
+    INVALID_TEXT = "INVALID_TEXT"
     TEXT_TOO_LONG = "TEXT_SIZE_LIMIT_EXCEEDED"
     UNSUPPORTED_LANGUAGE = "UNSUPPORTED_LANGUAGE"
     INVALID_LANGUAGE_CODE = "INVALID_LANGUAGE_CODE"

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
 from cachetools import LRUCache
@@ -27,7 +28,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry import Schema
 from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -42,6 +43,19 @@ JSON = "application/json"
 #: Headers a browser cannot send cross-origin without a CORS preflight.
 PREFLIGHT_HEADERS = ("x-api-key", "apollo-require-preflight", "x-apollo-operation-name")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+#: The longest query document: this schema's largest useful query is a few KB, and parsing,
+#: validating and caching cost grows with the text.
+MAX_QUERY_BYTES = 20_000
+#: A GET query string: a query (the 20 KB cap applies) and its variables, percent-encoded.
+MAX_QUERY_STRING_BYTES = 32 * 1024
+#: The deepest JSON a request may carry; AnalyzeInput needs 5 levels. Deeper JSON is refused
+#: before anything recursive (authentication, coercion, logging) walks it.
+MAX_JSON_DEPTH = 32
+
+
+#: The spec's "request error" for an operationName that names no operation, or its absence
+#: when the document holds several (Apollo Server's code for the same).
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 
 
 class RequestRefused(Exception):
@@ -52,6 +66,16 @@ class RequestRefused(Exception):
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.headers = status, code, headers or {}
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLParams:
+    """The GraphQL-over-HTTP request parameters, each of the type the specification gives."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    persisted_query: dict[str, Any] | None
 
 
 class GraphQLEndpoint:
@@ -85,7 +109,7 @@ class GraphQLEndpoint:
                                      {"Allow": "GET, POST"})  # fmt: skip
             media_type = _negotiate(request.headers.get("accept"))
             _check_csrf(request)
-            params = await _read_params(request)
+            params = _validated(await _read_params(request))
             principal = await self.container.access.admit(request.headers.get("x-api-key"))
             query = self._persisted_query(params)
             result = await self._execute(request, params, query, principal)
@@ -94,13 +118,12 @@ class GraphQLEndpoint:
         except AccessError as error:
             denied = RequestRefused(error.http_status, error.code, str(error), error.http_headers)
             return _refusal(media_type, denied)
-        return _result_response(media_type, result)
+        return _result_response(media_type, result, self.settings.introspection_enabled)
 
-    def _persisted_query(self, params: dict[str, Any]) -> str:
-        query = params.get("query")
-        extension = (params.get("extensions") or {}).get("persistedQuery")
-        if not isinstance(extension, dict):
-            if not isinstance(query, str) or not query:
+    def _persisted_query(self, params: GraphQLParams) -> str:
+        query, extension = params.query, params.persisted_query
+        if extension is None:
+            if not query:
                 raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.")
             return query
         digest = extension.get("sha256Hash")
@@ -117,21 +140,15 @@ class GraphQLEndpoint:
                 raise RequestRefused(200, ErrorCode.PERSISTED_QUERY_NOT_FOUND,
                                      "PersistedQueryNotFound")  # fmt: skip
             return found
-        if hashlib.sha256(query.encode()).hexdigest() != digest:
+        if hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest() != digest:
             raise RequestRefused(400, "PERSISTED_QUERY_HASH_MISMATCH",
                                  "The sha256Hash does not match the query.")  # fmt: skip
         self.persisted[digest] = query
-        return str(query)
+        return query
 
     async def _execute(
-        self, request: Request, params: dict[str, Any], query: str, principal: Principal
+        self, request: Request, params: GraphQLParams, query: str, principal: Principal
     ) -> ExecutionResult:
-        variables = params.get("variables")
-        if variables is not None and not isinstance(variables, dict):
-            raise RequestRefused(400, "BAD_REQUEST", "`variables` must be an object.")
-        operation_name = params.get("operationName")
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestRefused(400, "BAD_REQUEST", "`operationName` must be a string.")
         context = Context(self.container, principal)
         allowed = (
             {OperationType.QUERY}
@@ -142,9 +159,9 @@ class GraphQLEndpoint:
         try:
             result = await self.schema.execute(
                 query,
-                variable_values=variables,
+                variable_values=params.variables,
                 context_value=context,
-                operation_name=operation_name,
+                operation_name=params.operation_name,
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
@@ -152,6 +169,8 @@ class GraphQLEndpoint:
                                  {"Allow": "POST"}) from None  # fmt: skip
         except MissingQueryError:
             raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.") from None
+        except CannotGetOperationTypeError as error:
+            raise RequestRefused(400, OPERATION_RESOLUTION_FAILURE, _unresolved(error)) from None
         metrics = self.container.metrics
         milliseconds = (time.perf_counter() - started) * 1_000
         metrics.observe_ms("RequestLatency", milliseconds, {"operation": _operation(query)})
@@ -219,10 +238,13 @@ def _check_csrf(request: Request) -> None:
 
 async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
+        if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+            message = "The query string is over 32 KB: send the query with POST."
+            raise RequestRefused(414, "URI_TOO_LONG", message)
         params: dict[str, Any] = dict(request.query_params)
         for name in ("variables", "extensions"):
             if name in params:
-                params[name] = _json_object(params[name], name)
+                params[name] = load_json(params[name].encode("utf-8", "surrogatepass"), name)
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
@@ -230,26 +252,99 @@ async def _read_params(request: Request) -> dict[str, Any]:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise RequestRefused(413, "PAYLOAD_TOO_LARGE", "The request body is over 6 MB.")
-    try:
-        params = json.loads(body)
-    except ValueError:
-        raise RequestRefused(400, "BAD_REQUEST", "The body is not valid JSON.") from None
+    params = load_json(body, "The body")
     if not isinstance(params, dict):
         raise RequestRefused(400, "BAD_REQUEST", "The body must be a JSON object.")
     return params
 
 
-def _json_object(raw: str, name: str) -> Any:
+def load_json(raw: bytes, name: str) -> Any:
+    """Parse JSON at most MAX_JSON_DEPTH deep; anything else is a 400, never a crash.
+
+    The standard library's parser keeps escaped lone surrogates ("\\ud800"), which are valid
+    JSON and must reach per-document validation (INVALID_TEXT); past ~1,000 levels it raises
+    RecursionError, caught here, and anything deeper than the limit is refused after parsing
+    by an iterative walk.
+    """
+    too_deep = RequestRefused(
+        400, "BAD_REQUEST", f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
+    )
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise RequestRefused(400, "BAD_REQUEST", f"`{name}` is not valid JSON.") from None
+        value = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:  # also UnicodeDecodeError: bytes that are not UTF-8
+        raise RequestRefused(400, "BAD_REQUEST", f"{_label(name)} is not valid JSON.") from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise too_deep
+    return value
 
 
-@lru_cache(maxsize=256)
+def _label(name: str) -> str:
+    return name if name[0].isupper() else f"`{name}`"
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True when containers nest deeper than `limit`; iterative, so any depth is safe."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _validated(params: dict[str, Any]) -> GraphQLParams:
+    """Each parameter of its specified type, refused with BAD_REQUEST otherwise."""
+    query = params.get("query")
+    if query is not None and not isinstance(query, str):
+        raise RequestRefused(400, "BAD_REQUEST", "`query` must be a string.")
+    if query is not None and len(query) > MAX_QUERY_BYTES:
+        raise RequestRefused(413, "PAYLOAD_TOO_LARGE",
+                             f"The query is over {MAX_QUERY_BYTES:,} characters.")  # fmt: skip
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestRefused(400, "BAD_REQUEST", "`variables` must be an object.")
+    operation_name = params.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestRefused(400, "BAD_REQUEST", "`operationName` must be a string.")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestRefused(400, "BAD_REQUEST", "`extensions` must be an object.")
+    persisted = (extensions or {}).get("persistedQuery")
+    if persisted is not None and not isinstance(persisted, dict):
+        raise RequestRefused(400, "BAD_REQUEST", "`extensions.persistedQuery` must be an object.")
+    return GraphQLParams(query, variables, operation_name, persisted)
+
+
+def _unresolved(error: CannotGetOperationTypeError) -> str:
+    if error.operation_name is None:
+        return "The document has no operation, or several: name one with operationName."
+    return "operationName names no operation in the document."
+
+
+#: Root fields per query digest: bounded by entries, and by the query size cap in bytes.
+_ROOT_FIELDS: LRUCache[bytes, frozenset[str]] = LRUCache(maxsize=256)
+
+
 def _root_fields(query: str) -> frozenset[str]:
+    digest = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
+    found = _ROOT_FIELDS.get(digest)
+    if found is None:
+        found = _ROOT_FIELDS[digest] = _parse_root_fields(query)
+    return found
+
+
+def _parse_root_fields(query: str) -> frozenset[str]:
     try:
-        document = parse(query)
+        document = parse(query, no_location=True, max_tokens=MAX_QUERY_BYTES)
     except GraphQLError:
         return frozenset()  # execution reports the syntax error
     return frozenset(
@@ -269,6 +364,11 @@ def _operation(query: str) -> str:
     return next(iter(fields)) if len(fields) == 1 else "multiple"
 
 
+def json_refusal(status: int, code: str, message: str, headers: dict[str, str]) -> Response:
+    """A refusal outside the GraphQL endpoint (unknown path or method) in the same shape."""
+    return _refusal(JSON, RequestRefused(status, code, message, headers))
+
+
 def _refusal(media_type: str, refusal: RequestRefused) -> Response:
     error = {"message": str(refusal), "extensions": {"code": str(refusal.code)}}
     retry = refusal.headers.get("Retry-After")
@@ -278,13 +378,15 @@ def _refusal(media_type: str, refusal: RequestRefused) -> Response:
     return Response(body, refusal.status, refusal.headers, media_type=media_type)
 
 
-def _result_response(media_type: str, result: ExecutionResult) -> Response:
+def _result_response(
+    media_type: str, result: ExecutionResult, schema_visible: bool = True
+) -> Response:
     body: dict[str, Any] = {}
     executed = result.data is not None or any(e.path for e in result.errors or ())
     if executed:
         body["data"] = result.data
     if result.errors:
-        body["errors"] = [_formatted(error) for error in result.errors]
+        body["errors"] = [_formatted(error, schema_visible) for error in result.errors]
     if result.extensions:
         body["extensions"] = result.extensions
     status, headers = 200, {}
@@ -296,10 +398,16 @@ def _result_response(media_type: str, result: ExecutionResult) -> Response:
     return Response(json.dumps(body), status, headers, media_type=media_type)
 
 
-def _formatted(error: GraphQLError) -> dict[str, Any]:
+#: graphql-core's "Did you mean 'health'?" hints, which rebuild a hidden schema field by field.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+def _formatted(error: GraphQLError, schema_visible: bool = True) -> dict[str, Any]:
     formatted = with_code(dict(error.formatted), error, executed=error.path is not None)
     if should_mask(error):  # unexpected: the details go to the log, never to the caller
         formatted["message"] = MASKED_MESSAGE
+    elif not schema_visible:  # introspection off: suggestions would reveal the schema anyway
+        formatted["message"] = _SUGGESTION.sub("", formatted["message"])
     original = error.original_error
     if isinstance(original, AccessError) and original.http_headers.get("Retry-After"):
         formatted["extensions"]["retryAfterSeconds"] = int(original.http_headers["Retry-After"])

@@ -9,7 +9,9 @@ import strawberry
 from graphql_api.access.limits import utc_day
 from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain.errors import AuraStreamError
+from graphql_api.domain.text import is_clean
 from graphql_api.gql.context import Info
+from graphql_api.gql.cursors import job_cursor, job_position
 from graphql_api.gql.types import (
     AnalyzeInput,
     AnalyzeResult,
@@ -21,9 +23,10 @@ from graphql_api.gql.types import (
     Job,
     JobConnection,
     JobEdge,
-    PageInfo,
     SubmitJobInput,
     UsageDay,
+    page_info,
+    page_size,
 )
 from graphql_api.services.jobs import JobRequest
 from graphql_api.services.privacy import PiiMode
@@ -68,7 +71,8 @@ async def usage(
     """Your tenant's usage per day, or one key's, by default the last 30 days."""
     access = info.context.container.access
     to_day = to_day or utc_day(access.clock.now())
-    from_day = from_day or to_day - timedelta(days=29)
+    # Thirty days back, but never before the calendar's first day (0001-01-01).
+    from_day = from_day or max(date.min, to_day - timedelta(days=min(29, to_day.toordinal() - 1)))
     if from_day > to_day or (to_day - from_day).days > 366:
         raise AuraStreamError("fromDay must not be after toDay, and at most 366 days before.")
     key = None if key_id is None else str(key_id).removeprefix("aura_")
@@ -76,7 +80,22 @@ async def usage(
     return [UsageDay.from_domain(day) for day in days]
 
 
+#: Longest idempotency key or column name: ample for a UUID or a header, bounded for the stores.
+MAX_NAME_LENGTH = 256
+
+
+def _checked_name(name: str, value: str | None) -> None:
+    if value is not None and (len(value) > MAX_NAME_LENGTH or not is_clean(value)):
+        raise AuraStreamError(
+            f"`{name}` must be at most {MAX_NAME_LENGTH} characters, with no NUL or "
+            "unpaired surrogate."
+        )
+
+
 async def submit_job(info: Info, input: SubmitJobInput) -> Job:
+    _checked_name("idempotencyKey", input.idempotency_key)
+    _checked_name("textColumn", input.text_column)
+    _checked_name("idColumn", input.id_column)
     source = None
     if input.source is not None:
         source = jobs_domain.JobSource(
@@ -107,16 +126,15 @@ async def jobs(
     after: str | None = None,
     status: jobs_domain.JobStatus | None = None,
 ) -> JobConnection:
-    limit = max(1, min(first if first is not None else 20, 100))
+    limit = page_size(first, 20, 100)
+    position = job_position(after)
     service = info.context.container.jobs
-    found, cursor = await service.list_jobs(info.context.owner, status, limit, after)
+    found, more = await service.list_jobs(info.context.owner, status, limit, position)
     edges = [
-        JobEdge(cursor=jobs_domain.encode_cursor("job", j.id), node=Job.from_domain(j))
+        JobEdge(cursor=job_cursor(jobs_domain.JobPosition.of(j)), node=Job.from_domain(j))
         for j in found
     ]
-    return JobConnection(
-        edges=edges, page_info=PageInfo(has_next_page=cursor is not None, end_cursor=cursor)
-    )
+    return JobConnection(edges=edges, page_info=page_info(edges, more, after))
 
 
 async def cache_stats(info: Info) -> CacheStats:

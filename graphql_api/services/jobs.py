@@ -23,6 +23,7 @@ from graphql_api.domain.jobs import (
     PART_SIZE,
     Job,
     JobDocument,
+    JobPosition,
     JobResult,
     JobSource,
     JobStatus,
@@ -166,8 +167,8 @@ class JobService:
         return job
 
     async def list_jobs(
-        self, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
+        self, owner: str, status: JobStatus | None, limit: int, after: JobPosition | None
+    ) -> tuple[list[Job], bool]:
         return await self.store.list_jobs(owner, status, limit, after)
 
     async def results(self, job: Job, offset: int, limit: int) -> tuple[list[JobResult], bool]:
@@ -350,12 +351,26 @@ class JobService:
             await self.runner.start(job_id)
         return job_ids
 
+    async def prepare_or_fail(self, job_id: str) -> list[int]:
+        """prepare(); a job whose input cannot be prepared, for any reason, ends FAILED with
+        a code instead of staying QUEUED with nothing working on it."""
+        try:
+            return await self.prepare(job_id)
+        except NotFound:
+            raise  # no job to end
+        except AuraStreamError as error:
+            reason = f"{error.code}: {error}"
+        except Exception:
+            logger.exception("job preparation failed", extra={"job_id": job_id})
+            reason = f"{ErrorCode.INTERNAL_SERVER_ERROR}: The job's input could not be prepared."
+        await self.finalize(job_id, error=reason)
+        return []
+
     async def run(self, job_id: str) -> Job:
         """All steps in order, in this process: the local runner's whole job."""
-        try:
-            parts = await self.prepare(job_id)
-        except AuraStreamError as error:
-            return await self.finalize(job_id, error=f"{error.code}: {error}")
+        parts = await self.prepare_or_fail(job_id)
+        if not parts:
+            return await self._job(job_id)
         done = await self.store.completed_parts(job_id)
         for part in parts:
             if part not in done:
@@ -364,7 +379,13 @@ class JobService:
                 except Exception:
                     # That part's documents are recorded as failed by finalize.
                     logger.exception("job part failed", extra={"job_id": job_id, "part": part})
-        return await self.finalize(job_id)
+        try:
+            return await self.finalize(job_id)
+        except Exception:
+            # Results that cannot be gathered still end the job, with a code.
+            logger.exception("job finalize failed", extra={"job_id": job_id})
+            reason = f"{ErrorCode.INTERNAL_SERVER_ERROR}: The job's results could not be gathered."
+            return await self._complete(await self._job(job_id), JobStatus.FAILED, [], reason)
 
     async def _job(self, job_id: str) -> Job:
         job = await self.store.get(job_id)

@@ -62,3 +62,7 @@ class MeteredAnalysis:
         ]
         findings = await find_personal_data(self.pii, [q.text for q in requests], languages, pii)
         return [Answer(r, f) for r, f in zip(results, findings, strict=True)]
+
+
+def _language(request: DocumentRequest, result: DocumentResult) -> str:
+    return result.analysis.language if result.analysis else (request.language or "en")

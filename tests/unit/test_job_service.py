@@ -1,13 +1,17 @@
 """The job pipeline end to end on the embedded adapters (SQLite, files, in-process runner)."""
 
+import asyncio
+
 import pytest
 
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.domain.errors import AuraStreamError, ErrorCode, IdempotencyConflict
-from graphql_api.domain.jobs import JobSource, JobStatus, SourceFormat
+from graphql_api.domain.jobs import JobPosition, JobSource, JobStatus, SourceFormat
 from graphql_api.domain.results import DocumentRequest
+from graphql_api.jobs import handlers
 from graphql_api.services.jobs import JobRequest
 from tests.fakes import RecordingCache, RecordingEngine, tenant
+from tests.support import LambdaContext
 
 
 @pytest.fixture
@@ -178,11 +182,86 @@ async def test_jobs_are_listed_newest_first_per_tenant(container):
         await container.jobs.submit(JobRequest(tenant("a"), documents=docs(1, f"a{i}")))
     await container.jobs.submit(JobRequest(tenant("b"), documents=docs(1)))
 
-    page, cursor = await container.jobs.list_jobs("a", None, 2, None)
-    rest, end = await container.jobs.list_jobs("a", None, 2, cursor)
+    page, _ = await container.jobs.list_jobs("a", None, 2, None)
+    rest, more = await container.jobs.list_jobs("a", None, 2, JobPosition.of(page[-1]))
 
     assert len(page) == 2
     assert len(rest) == 1
-    assert end is None
+    assert more is False
     created = [j.created_at for j in page + rest]
     assert created == sorted(created, reverse=True)
+
+
+async def test_a_job_whose_preparation_raises_anything_ends_failed_with_a_code(
+    container, monkeypatch
+):
+    async def broken(key: str) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(container.jobs.blobs, "get", broken)
+
+    job = await run_to_end(container, JobRequest(tenant("t"), documents=docs(2)))
+
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.startswith("INTERNAL_SERVER_ERROR")
+    assert "fire" not in job.error
+
+
+async def test_invalid_text_fails_its_document_alone_and_the_job_ends(container):
+    documents = [
+        DocumentRequest("\ud800 lone", "en", "a"),
+        DocumentRequest("nul\x00", "en", "b"),
+        DocumentRequest("fine and good", "en", "c"),
+        DocumentRequest("fine", "en", "\udfff"),
+    ]
+
+    job = await run_to_end(container, JobRequest(tenant("t"), documents=documents))
+    results = await all_results(container, job)
+
+    assert job.status is JobStatus.PARTIAL
+    assert [r.failure.code if r.failure else None for r in results] == [
+        "INVALID_TEXT",
+        "INVALID_TEXT",
+        None,
+        "INVALID_TEXT",
+    ]
+
+
+async def test_a_jsonl_line_nested_100000_deep_is_a_malformed_record(container, settings):
+    (settings.inbox_dir / "t").mkdir(parents=True)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    (settings.inbox_dir / "t" / "deep.jsonl").write_bytes(
+        b'{"text": "fine and good"}\n{"text": ' + deep + b"}\n" + deep + b"\n"
+    )
+
+    job = await run_to_end(container, JobRequest(tenant("t"), source=JobSource("deep.jsonl")))
+    results = await all_results(container, job)
+
+    assert job.status is JobStatus.PARTIAL
+    assert [r.failure.code if r.failure else None for r in results] == [
+        None,
+        "MALFORMED_RECORD",
+        "MALFORMED_RECORD",
+    ]
+
+
+async def test_the_step_functions_prepare_task_ends_a_job_it_cannot_prepare(container, monkeypatch):
+    monkeypatch.setattr(handlers, "_container", lambda: container)
+    monkeypatch.setattr(handlers, "_run", asyncio.run)  # the task's own loop, in its thread
+    job = await container.jobs.submit(JobRequest(tenant("t"), documents=docs(1)))
+    await container.jobs.runner.stop()  # type: ignore[attr-defined]
+
+    async def broken(key: str) -> bytes:
+        raise ValueError("no")
+
+    monkeypatch.setattr(container.jobs.blobs, "get", broken)
+    context = LambdaContext("f", "1", "arn", 128, "r", "g", "s")
+
+    answer = await asyncio.to_thread(handlers.prepare, {"jobId": job.id}, context)
+
+    assert answer == {"jobId": job.id, "parts": []}
+    ended = await container.jobs.get(job.id, "t")
+    assert ended.status is JobStatus.FAILED
+    assert ended.error is not None
+    assert ended.error.startswith("INTERNAL_SERVER_ERROR")

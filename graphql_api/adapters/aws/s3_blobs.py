@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from graphql_api.domain.errors import SourceUnreadable
 
@@ -72,14 +72,14 @@ class S3BlobStore:
         key = self._source_key(tenant_id, uri)
         try:
             await self._call("head_object", Bucket=self.bucket, Key=key)
-        except ClientError:
+        except (ClientError, ParamValidationError):
             raise SourceUnreadable(UNREADABLE) from None
 
     async def read_source(self, tenant_id: str, uri: str) -> bytes:
         key = self._source_key(tenant_id, uri)
         try:
             response = await self._call("get_object", Bucket=self.bucket, Key=key)
-        except ClientError:
+        except (ClientError, ParamValidationError):
             raise SourceUnreadable(UNREADABLE) from None
         body: bytes = await asyncio.to_thread(response["Body"].read)
         return body
