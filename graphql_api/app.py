@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.bootstrap import Container, bootstrap
+from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint, json_refusal
 from graphql_api.gql.schema import build_schema
 from graphql_api.observability import route_std_logging
@@ -30,12 +31,12 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 #: Starlette's own refusals (unknown path, method not routed), as the GraphQL error shape.
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
 
 
 async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    code = _HTTP_CODES.get(error.status_code, "BAD_REQUEST")
+    code = _HTTP_CODES.get(error.status_code, ErrorCode.BAD_REQUEST)
     return json_refusal(error.status_code, code, str(error.detail), dict(error.headers or {}))
 
 

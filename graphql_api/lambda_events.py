@@ -17,6 +17,7 @@ from typing import Any, Literal
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
+from graphql_api.domain.errors import ErrorCode
 from graphql_api.ports import Metrics
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 #: Keys only an API Gateway (or ALB) request event has; an event with any of them is meant
 #: as an HTTP request, so a malformed one gets an HTTP answer, not a silent no-op.
 _HTTP_KEYS = frozenset({"requestContext", "httpMethod", "routeKey", "rawPath", "resource"})
-MALFORMED_EVENT = "MALFORMED_EVENT"
 
 
 class _Shape(BaseModel):
@@ -93,7 +93,7 @@ class EventGuard:
             # The app answers every request itself; this is a last resort so that nothing
             # ever reaches the runtime as a Lambda error.
             logger.exception("the HTTP adapter failed")
-            return _response(event, 500, "INTERNAL_SERVER_ERROR", "Unexpected error.")
+            return _response(event, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Unexpected error.")
 
     def _unreadable(self, event: dict[str, Any], context: Any) -> str | None:
         """What the shape alone cannot tell (a Host header "a:b:c", a port "x"): Mangum
@@ -149,7 +149,9 @@ def _kind(event: Any) -> str:
 
 
 def _bad_event(event: dict[str, Any], problem: str) -> dict[str, Any]:
-    return _response(event, 400, MALFORMED_EVENT, f"The API Gateway event is malformed: {problem}")
+    return _response(
+        event, 400, ErrorCode.MALFORMED_EVENT, f"The API Gateway event is malformed: {problem}"
+    )
 
 
 def _response(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:

@@ -53,11 +53,6 @@ MAX_QUERY_STRING_BYTES = 32 * 1024
 MAX_JSON_DEPTH = 32
 
 
-#: The spec's "request error" for an operationName that names no operation, or its absence
-#: when the document holds several (Apollo Server's code for the same).
-OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
-
-
 class RequestRefused(Exception):
     """Refused before execution, with the HTTP status and a stable code."""
 
@@ -100,12 +95,14 @@ class GraphQLEndpoint:
     async def respond(self, request: Request) -> Response:
         if _wants_page(request):
             if self.graphiql is None:
-                return _refusal(JSON, RequestRefused(404, "NOT_FOUND", "GraphiQL is disabled."))
+                return _refusal(
+                    JSON, RequestRefused(404, ErrorCode.NOT_FOUND, "GraphiQL is disabled.")
+                )
             return self.graphiql(request)
         media_type = JSON
         try:
             if request.method not in ("GET", "POST"):
-                raise RequestRefused(405, "METHOD_NOT_ALLOWED", "Use GET or POST.",
+                raise RequestRefused(405, ErrorCode.METHOD_NOT_ALLOWED, "Use GET or POST.",
                                      {"Allow": "GET, POST"})  # fmt: skip
             media_type = _negotiate(request.headers.get("accept"))
             _check_csrf(request)
@@ -124,13 +121,13 @@ class GraphQLEndpoint:
         query, extension = params.query, params.persisted_query
         if extension is None:
             if not query:
-                raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.")
+                raise RequestRefused(400, ErrorCode.BAD_REQUEST, "No GraphQL query in the request.")
             return query
         digest = extension.get("sha256Hash")
         if extension.get("version") != 1 or not isinstance(digest, str):
             raise RequestRefused(
                 400,
-                "PERSISTED_QUERY_NOT_SUPPORTED",
+                ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
                 "Use persistedQuery version 1 with a sha256Hash.",
             )
         if not query:
@@ -141,7 +138,7 @@ class GraphQLEndpoint:
                                      "PersistedQueryNotFound")  # fmt: skip
             return found
         if hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest() != digest:
-            raise RequestRefused(400, "PERSISTED_QUERY_HASH_MISMATCH",
+            raise RequestRefused(400, ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
                                  "The sha256Hash does not match the query.")  # fmt: skip
         self.persisted[digest] = query
         return query
@@ -165,12 +162,16 @@ class GraphQLEndpoint:
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
-            raise RequestRefused(405, "METHOD_NOT_ALLOWED", "Mutations need POST.",
+            raise RequestRefused(405, ErrorCode.METHOD_NOT_ALLOWED, "Mutations need POST.",
                                  {"Allow": "POST"}) from None  # fmt: skip
         except MissingQueryError:
-            raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.") from None
+            raise RequestRefused(
+                400, ErrorCode.BAD_REQUEST, "No GraphQL query in the request."
+            ) from None
         except CannotGetOperationTypeError as error:
-            raise RequestRefused(400, OPERATION_RESOLUTION_FAILURE, _unresolved(error)) from None
+            raise RequestRefused(
+                400, ErrorCode.OPERATION_RESOLUTION_FAILURE, _unresolved(error)
+            ) from None
         metrics = self.container.metrics
         milliseconds = (time.perf_counter() - started) * 1_000
         metrics.observe_ms("RequestLatency", milliseconds, {"operation": _operation(query)})
@@ -217,7 +218,7 @@ def _negotiate(accept: str | None) -> str:
         if candidate is not None and quality > 0 and better:
             best, best_quality = candidate, quality
     if best is None:
-        raise RequestRefused(406, "NOT_ACCEPTABLE",
+        raise RequestRefused(406, ErrorCode.NOT_ACCEPTABLE,
                              f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.")  # fmt: skip
     return best
 
@@ -230,7 +231,7 @@ def _check_csrf(request: Request) -> None:
         return
     raise RequestRefused(
         400,
-        "CSRF_PREFLIGHT_REQUIRED",
+        ErrorCode.CSRF_PREFLIGHT_REQUIRED,
         "This request could have come from another site: send it with Content-Type: "
         "application/json, or with an X-API-Key or Apollo-Require-Preflight header.",
     )
@@ -240,7 +241,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
             message = "The query string is over 32 KB: send the query with POST."
-            raise RequestRefused(414, "URI_TOO_LONG", message)
+            raise RequestRefused(414, ErrorCode.URI_TOO_LONG, message)
         params: dict[str, Any] = dict(request.query_params)
         for name in ("variables", "extensions"):
             if name in params:
@@ -248,13 +249,15 @@ async def _read_params(request: Request) -> dict[str, Any]:
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
-        raise RequestRefused(415, "UNSUPPORTED_MEDIA_TYPE", "POST bodies must be application/json.")
+        raise RequestRefused(
+            415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "POST bodies must be application/json."
+        )
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise RequestRefused(413, "PAYLOAD_TOO_LARGE", "The request body is over 6 MB.")
+        raise RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE, "The request body is over 6 MB.")
     params = load_json(body, "The body")
     if not isinstance(params, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "The body must be a JSON object.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "The body must be a JSON object.")
     return params
 
 
@@ -267,14 +270,16 @@ def load_json(raw: bytes, name: str) -> Any:
     by an iterative walk.
     """
     too_deep = RequestRefused(
-        400, "BAD_REQUEST", f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
+        400, ErrorCode.BAD_REQUEST, f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
     )
     try:
         value = json.loads(raw)
     except RecursionError:
         raise too_deep from None
     except ValueError:  # also UnicodeDecodeError: bytes that are not UTF-8
-        raise RequestRefused(400, "BAD_REQUEST", f"{_label(name)} is not valid JSON.") from None
+        raise RequestRefused(
+            400, ErrorCode.BAD_REQUEST, f"{_label(name)} is not valid JSON."
+        ) from None
     if _depth_exceeds(value, MAX_JSON_DEPTH):
         raise too_deep
     return value
@@ -305,22 +310,24 @@ def _validated(params: dict[str, Any]) -> GraphQLParams:
     """Each parameter of its specified type, refused with BAD_REQUEST otherwise."""
     query = params.get("query")
     if query is not None and not isinstance(query, str):
-        raise RequestRefused(400, "BAD_REQUEST", "`query` must be a string.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`query` must be a string.")
     if query is not None and len(query) > MAX_QUERY_BYTES:
-        raise RequestRefused(413, "PAYLOAD_TOO_LARGE",
+        raise RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE,
                              f"The query is over {MAX_QUERY_BYTES:,} characters.")  # fmt: skip
     variables = params.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`variables` must be an object.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`variables` must be an object.")
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestRefused(400, "BAD_REQUEST", "`operationName` must be a string.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`operationName` must be a string.")
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`extensions` must be an object.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`extensions` must be an object.")
     persisted = (extensions or {}).get("persistedQuery")
     if persisted is not None and not isinstance(persisted, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`extensions.persistedQuery` must be an object.")
+        raise RequestRefused(
+            400, ErrorCode.BAD_REQUEST, "`extensions.persistedQuery` must be an object."
+        )
     return GraphQLParams(query, variables, operation_name, persisted)
 
 

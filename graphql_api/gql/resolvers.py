@@ -9,7 +9,6 @@ import strawberry
 from graphql_api.access.limits import utc_day
 from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain.errors import AuraStreamError
-from graphql_api.domain.text import is_clean
 from graphql_api.gql.context import Info
 from graphql_api.gql.cursors import job_cursor, job_position
 from graphql_api.gql.types import (
@@ -80,22 +79,7 @@ async def usage(
     return [UsageDay.from_domain(day) for day in days]
 
 
-#: Longest idempotency key or column name: ample for a UUID or a header, bounded for the stores.
-MAX_NAME_LENGTH = 256
-
-
-def _checked_name(name: str, value: str | None) -> None:
-    if value is not None and (len(value) > MAX_NAME_LENGTH or not is_clean(value)):
-        raise AuraStreamError(
-            f"`{name}` must be at most {MAX_NAME_LENGTH} characters, with no NUL or "
-            "unpaired surrogate."
-        )
-
-
 async def submit_job(info: Info, input: SubmitJobInput) -> Job:
-    _checked_name("idempotencyKey", input.idempotency_key)
-    _checked_name("textColumn", input.text_column)
-    _checked_name("idColumn", input.id_column)
     source = None
     if input.source is not None:
         source = jobs_domain.JobSource(

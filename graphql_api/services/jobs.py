@@ -33,6 +33,7 @@ from graphql_api.domain.jobs import (
     summarise,
 )
 from graphql_api.domain.results import DocumentFailure, DocumentRequest, DocumentResult
+from graphql_api.domain.text import is_clean
 from graphql_api.observability import subsegment
 from graphql_api.ports import BlobStore, Clock, JobRunner, JobStore, Metrics
 from graphql_api.services.analysis import AnalysisService
@@ -135,6 +136,10 @@ class JobService:
         return earlier
 
     async def _input(self, request: JobRequest) -> tuple[bool, bytes]:
+        _checked_name("idempotencyKey", request.idempotency_key)
+        if request.source is not None:
+            _checked_name("textColumn", request.source.text_column)
+            _checked_name("idColumn", request.source.id_column)
         if (request.documents is None) == (request.source is None or request.source.uri is None):
             raise AuraStreamError("Give either documents or a source, not both or neither.")
         if request.documents is not None:
@@ -392,6 +397,18 @@ class JobService:
         if job is None:
             raise NotFound(f"No job {job_id}.")
         return job
+
+
+#: Longest idempotency key or column name: ample for a UUID or a header, bounded for the stores.
+MAX_NAME_LENGTH = 256
+
+
+def _checked_name(name: str, value: str | None) -> None:
+    if value is not None and (len(value) > MAX_NAME_LENGTH or not is_clean(value)):
+        raise AuraStreamError(
+            f"`{name}` must be at most {MAX_NAME_LENGTH} characters, with no NUL or "
+            "unpaired surrogate."
+        )
 
 
 def _usage(results: list[JobResult], outcomes: Sequence[DocumentResult]) -> Usage:
