@@ -110,6 +110,10 @@ class DynamoDBJobStore:
             return existing
         return job
 
+    async def ping(self) -> None:
+        # A consistent read of a job that never exists: cheap, and the role may GetItem.
+        await self._call("get_item", TableName=self.table, Key=_job_key("health-probe"))
+
     async def get(self, job_id: str) -> Job | None:
         response = await self._call(
             "get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True
