@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: How long a writer waits for another process's write lock before giving up.
 BUSY_SECONDS = 5.0
+#: A read-only connection looks again this often whether the directory became writable.
+READ_ONLY_RECHECK_SECONDS = 1.0
 
 
 def directory_writable(directory: Path) -> bool:
@@ -91,6 +93,11 @@ def _use_wal(connection: sqlite3.Connection) -> None:
         time.sleep(0.005)
 
 
+def _read_only(connection: sqlite3.Connection) -> bool:
+    """Whether `open_database` fell back to a read-only connection (no WAL then)."""
+    return str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal"
+
+
 class SqliteDatabase:
     """One store's connection: opened on first use, used by one worker thread of its own
     (so SQLite waits never hold threads other dependencies need), reopened after errors."""
@@ -101,6 +108,7 @@ class SqliteDatabase:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._read_only_checked_at: float | None = None  # set while the connection is read-only
 
     @property
     def opened(self) -> bool:
@@ -112,8 +120,11 @@ class SqliteDatabase:
         connection and raise StorageUnavailable; other exceptions pass through."""
         with self._lock:
             try:
+                self._reopen_if_writable_again()
                 if self._connection is None:
                     self._connection = open_database(self.path, self._schema)
+                    if self.path is not None and _read_only(self._connection):
+                        self._read_only_checked_at = time.monotonic()
                 return work(self._connection)
             except sqlite3.IntegrityError:
                 raise
@@ -125,11 +136,23 @@ class SqliteDatabase:
                 self._drop()
                 raise
 
+    def _reopen_if_writable_again(self) -> None:
+        checked = self._read_only_checked_at
+        if checked is None or self.path is None:
+            return
+        if time.monotonic() - checked < READ_ONLY_RECHECK_SECONDS:
+            return
+        self._read_only_checked_at = time.monotonic()
+        if directory_writable(self.path.parent):
+            logger.warning("%s is writable again: reopening %s", self.path.parent, self.path.name)
+            self._drop()
+
     def _drop(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._connection.close()
             self._connection = None
+            self._read_only_checked_at = None
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`call` on this database's worker thread, off the event loop."""
