@@ -150,10 +150,15 @@ class FallbackEngine:
         self.max_batch_size = min(primary.max_batch_size, fallback.max_batch_size)
         self._clock = clock
         self.last_fallback_at: float | None = None
+        self.last_answered_at: float | None = None
 
     def fallback_in_use(self, within_seconds: float = 5) -> bool:
+        """Whether the fallback answered in the last seconds, and the primary has not
+        answered a whole batch itself since (so recovery shows at once)."""
         last = self.last_fallback_at
-        return last is not None and self._clock() - last < within_seconds
+        if last is None or self._clock() - last >= within_seconds:
+            return False
+        return self.last_answered_at is None or last >= self.last_answered_at
 
     async def _on_primary(self, call: Callable[[], Awaitable[T]]) -> T:
         deadline = current_deadline()
@@ -196,6 +201,8 @@ class FallbackEngine:
             answers = await self._fall_back([texts[i] for i in retry], language)
             for index, answer in zip(retry, answers, strict=True):
                 outcomes[index] = answer
+        else:
+            self.last_answered_at = self._clock()
         return outcomes
 
     async def _fall_back(self, texts: Sequence[str], language: str) -> list[EngineOutcome]:

@@ -82,6 +82,10 @@ class ComprehendEngine:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def close_and_wait(self) -> None:
+        """Close, and wait for calls already sent to end (at their read timeouts)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
     async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         deadline = current_deadline() or Deadline.after(self.budget_seconds)
         loop = asyncio.get_running_loop()
