@@ -46,9 +46,7 @@ class Service:
         response: dict[str, Any] = self.handler(event, CONTEXT)
         return response
 
-    def analyze(
-        self, documents: list[dict[str, str]]
-    ) -> tuple[list[dict[str, Any]], float]:
+    def analyze(self, documents: list[dict[str, str]]) -> tuple[list[dict[str, Any]], float]:
         """The results, and how long the request took in seconds."""
         payload = {"query": operation("Analyze"), "variables": {"input": {"documents": documents}}}
         started = time.perf_counter()

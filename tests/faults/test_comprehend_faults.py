@@ -149,7 +149,8 @@ def test_connection_resets_fall_back_then_open_the_breaker_and_recover(service):
     with service.proxy.fault("reset"):
         for _ in range(BREAKER_THRESHOLD):
             results, _ = service.analyze(new_documents(1, language="en"))
-            assert results[0]["degraded"] and results[0]["error"] is None
+            assert results[0]["degraded"]
+            assert results[0]["error"] is None
         assert service.container.engine.breaker.state == OPENED
         status, health = service.health()
         assert (status, health["components"]["comprehend"]) == (200, "degraded")
