@@ -18,7 +18,13 @@ from graphql_api.adapters.local.lexicon_engine import LexiconEngine
 from graphql_api.adapters.memory import SystemClock
 from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
 from graphql_api.adapters.recent_metrics import RecentMetrics
-from graphql_api.adapters.resilience import CLOSED, Breaker, FallbackEngine, GuardedCache
+from graphql_api.adapters.resilience import (
+    CLOSED,
+    HALF_OPENED,
+    Breaker,
+    FallbackEngine,
+    GuardedCache,
+)
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentFailure
@@ -301,13 +307,17 @@ def _probes(
 
 
 def _engine_circuit(engine: SentimentEngine) -> LiveCheck:
-    """While the breaker is not closed, or the fallback answered moments ago, the service
-    is degraded: known for free, and no probe goes to a dependency the breaker shields."""
+    """While the breaker is open, or the fallback answered moments ago, the service is
+    degraded: known for free, and no probe goes to a dependency the breaker shields. Once
+    half-open, the health probe may be the one call that closes it (with no traffic,
+    nothing else would)."""
 
     def live() -> tuple[HealthStatus, str] | None:
         if not isinstance(engine, FallbackEngine):
             return None
         state = engine.breaker.state
+        if state == HALF_OPENED:
+            return None  # the probe may be the one call that closes the circuit
         if state != CLOSED:
             return HealthStatus.DEGRADED, (
                 f"{engine.primary.identity} circuit {state}; "

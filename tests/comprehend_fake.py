@@ -7,6 +7,7 @@ so the production adapter runs unchanged through botocore against it.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -30,6 +31,8 @@ class ComprehendBehaviour:
     #: Faults by rate, spread evenly rather than drawn at random so runs are reproducible
     #: whatever the order of concurrent calls: 0.5 throttles every second call.
     throttle_rate: float = 0.0
+    #: With a seed, throttles are drawn at random (seeded) at `throttle_rate` instead.
+    throttle_seed: int | None = None
     #: The share of items (of both batch operations) answered with `item_error_code`.
     item_error_rate: float = 0.0
     item_error_code: str = "INTERNAL_SERVER_ERROR"
@@ -44,6 +47,7 @@ class FakeComprehend:
         self.calls: Counter[str] = Counter()
         self.throttled = 0
         self._rate_counts: Counter[str] = Counter()
+        self._random: random.Random | None = None
         self.batches: list[tuple[str, list[str]]] = []
         self._lock = threading.Lock()
         fake = self
@@ -81,6 +85,7 @@ class FakeComprehend:
         self.batches.clear()
         self.throttled = 0
         self._rate_counts.clear()
+        self._random = None
 
     def _by_rate(self, name: str, rate: float) -> bool:
         """True for an evenly spread `rate` share of the calls to this (under the lock)."""
@@ -95,6 +100,10 @@ class FakeComprehend:
             throttled = behaviour.throttle_next > 0
             if throttled:
                 behaviour.throttle_next -= 1
+            elif behaviour.throttle_rate and behaviour.throttle_seed is not None:
+                if self._random is None:
+                    self._random = random.Random(behaviour.throttle_seed)
+                throttled = self._random.random() < behaviour.throttle_rate
             elif behaviour.throttle_rate:
                 throttled = self._by_rate("throttle", behaviour.throttle_rate)
             self.throttled += throttled

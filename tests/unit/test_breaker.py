@@ -113,7 +113,7 @@ async def test_a_cache_whose_reads_work_still_trips_on_failing_writes():
     guarded = GuardedCache(WritesFail(), Breaker("reads", 2, 30), Breaker("writes", 2, 30))
     for _ in range(2):
         assert await guarded.get_many(["k"]) == {}  # a read succeeds in between
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="No space"):
             await guarded.put_many({"k": (positive(), 60)})
 
     assert guarded.writes.state == OPENED
