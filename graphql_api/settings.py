@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Comprehend: a time budget per call keeps the sync path inside its 1 s P99 objective.
     comprehend_budget_seconds: float = Field(0.8, gt=0)
     breaker_failure_threshold: int = Field(5, ge=1)
-    #: Open this long, then one probe call: short, since a probe costs one call.
+    #: The longest the circuit stays open between probes (the first wait is 1 s, doubling).
     breaker_recovery_seconds: float = Field(10, gt=0)
 
     # Access. Keys are required on AWS, beyond loopback, or when `auth` is "required";

@@ -59,9 +59,11 @@ def counts_as_failure(error: BaseException) -> bool:
 
 
 class Breaker:
-    """CLOSED; OPENED after `threshold` consecutive failures; HALF_OPENED once
-    `recovery_seconds` have passed, when exactly one call goes through as a probe: its
-    success closes the circuit, its failure opens it again."""
+    """CLOSED; OPENED after `threshold` consecutive failures; HALF_OPENED after a while,
+    when exactly one call goes through as a probe: its success closes the circuit, its
+    failure opens it again for twice as long. The first wait is `first_recovery_seconds`
+    and the longest `recovery_seconds`, so a short outage is over for callers about as
+    soon as it ends, and a long one costs one probe per `recovery_seconds`."""
 
     def __init__(
         self,
@@ -69,10 +71,13 @@ class Breaker:
         threshold: int,
         recovery_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        first_recovery_seconds: float = 1.0,
     ) -> None:
         self.name = name
         self.threshold = threshold
         self.recovery_seconds = recovery_seconds
+        self.first_recovery_seconds = min(first_recovery_seconds, recovery_seconds)
+        self._open_for = self.first_recovery_seconds
         self._clock = clock
         self._lock = threading.Lock()  # cache breakers are touched from worker threads too
         self._failures = 0
@@ -84,7 +89,7 @@ class Breaker:
         """Read live: HALF_OPENED as soon as the recovery time has passed."""
         if self._opened_at is None:
             return CLOSED
-        if self._probing or self._clock() - self._opened_at >= self.recovery_seconds:
+        if self._probing or self._clock() - self._opened_at >= self._open_for:
             return HALF_OPENED
         return OPENED
 
@@ -105,8 +110,11 @@ class Breaker:
                 self._probing = False
             if error is None:
                 self._failures, self._opened_at = 0, None
+                self._open_for = self.first_recovery_seconds
             elif counts_as_failure(error):
                 self._failures += 1
+                if probe:
+                    self._open_for = min(self._open_for * 2, self.recovery_seconds)
                 if probe or self._failures >= self.threshold:
                     self._opened_at = self._clock()
             after = self.state

@@ -58,7 +58,7 @@ async def test_half_open_lets_exactly_one_probe_through():
     clock = Clock()
     breaker = Breaker("engine", threshold=1, recovery_seconds=10, clock=clock)
     await trip(breaker, 1)
-    clock.now = 10  # read live: half-open as soon as the recovery time has passed
+    clock.now = 1  # read live: half-open as soon as the recovery time has passed
     assert breaker.state == HALF_OPENED
     release = asyncio.Event()
 
@@ -76,17 +76,23 @@ async def test_half_open_lets_exactly_one_probe_through():
     assert breaker.state == CLOSED
 
 
-async def test_a_failed_probe_opens_the_circuit_again_for_a_full_recovery_time():
+async def test_each_failed_probe_doubles_the_wait_up_to_the_recovery_time():
     clock = Clock()
-    breaker = Breaker("engine", threshold=3, recovery_seconds=10, clock=clock)
+    breaker = Breaker("engine", 3, recovery_seconds=10, clock=clock, first_recovery_seconds=1)
     await trip(breaker, 3)
-    clock.now = 10
-    await trip(breaker, 1)
+    waits = []
+    for _ in range(5):
+        opened_at = clock.now
+        while breaker.state == OPENED:
+            clock.now += 0.5
+        waits.append(clock.now - opened_at)
+        await trip(breaker, 1)  # the probe fails
 
-    assert breaker.state == OPENED
-    clock.now = 19.9
-    assert breaker.state == OPENED
-    clock.now = 20
+    assert waits == [1, 2, 4, 8, 10]
+    clock.now += 10
+    assert await breaker.call(ok) == "ok"
+    await trip(breaker, 3)
+    clock.now += 1  # closed again: the next outage starts from the first wait
     assert breaker.state == HALF_OPENED
 
 
@@ -94,7 +100,7 @@ async def test_a_throttled_probe_leaves_the_circuit_half_open_for_the_next_calle
     clock = Clock()
     breaker = Breaker("engine", threshold=1, recovery_seconds=10, clock=clock)
     await trip(breaker, 1)
-    clock.now = 10
+    clock.now = 1
     await trip(breaker, 1, Throttled("rate"))
 
     assert breaker.state == HALF_OPENED
