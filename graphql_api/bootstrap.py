@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from dataclasses import dataclass
 
 from graphql_api import __version__
@@ -211,7 +212,12 @@ def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> Sent
     breaker = Breaker(
         "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
     )
-    return FallbackEngine(comprehend, local, breaker, metrics)
+    engine = FallbackEngine(comprehend, local, breaker, metrics)
+    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+        # Off the init path: a new container answers at once, and its first degraded
+        # answer (a slow Comprehend, say) does not wait a second for the models to load.
+        threading.Thread(target=engine.warm, name="aurastream-warm", daemon=True).start()
+    return engine
 
 
 def _build_cache(
@@ -348,7 +354,13 @@ def _probe_engine(analysis: AnalysisService) -> Probe:
                 return HealthStatus.HEALTHY, f"{engine.identity} is up (English unsupported)"
             return HealthStatus.UNHEALTHY, f"{engine.identity}: {outcome.code}"
         if outcome.degraded:
-            return HealthStatus.DEGRADED, f"{engine.identity} failed; {outcome.engine} answered"
+            circuit = (
+                f" (circuit {engine.breaker.state})" if isinstance(engine, FallbackEngine) else ""
+            )
+            return (
+                HealthStatus.DEGRADED,
+                f"{engine.identity} failed{circuit}; {outcome.engine} answered",
+            )
         return HealthStatus.HEALTHY, f"{engine.identity} answered {outcome.sentiment.value}"
 
     return probe

@@ -160,6 +160,13 @@ class FallbackEngine:
         self.last_fallback_at: float | None = None
         self.last_answered_at: float | None = None
 
+    def warm(self) -> None:
+        """Load the fallback's models now (language identification takes ~0.8 s, the
+        model ~0.3 s), so the first request that needs them does not pay for it."""
+        text = ["AuraStream warms its fallback engine up."]
+        asyncio.run(self.fallback.detect_languages(text))
+        asyncio.run(self.fallback.analyze_batch(text, "en"))
+
     def fallback_in_use(self, within_seconds: float = 5) -> bool:
         """Whether the fallback answered in the last seconds, and the primary has not
         answered a whole batch itself since (so recovery shows at once)."""

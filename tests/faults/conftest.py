@@ -95,6 +95,6 @@ def service(
     monkeypatch.setenv("AURASTREAM_BREAKER_FAILURE_THRESHOLD", str(BREAKER_THRESHOLD))
     monkeypatch.setenv("AURASTREAM_BREAKER_RECOVERY_SECONDS", str(BREAKER_RECOVERY_SECONDS))
     running = Service(cold_start(), aws_api_key, aws_env, comprehend_proxy)
-    # The fallback model loads on first use; load it now so timings measure the deadline.
-    running.container.engine.fallback.load()
+    # A deployed container warms its fallback at start (in a thread); here, at once.
+    running.container.engine.warm()
     return running

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,8 +64,8 @@ class Harness:
         import graphql_api.handler
 
         self.handler = importlib.reload(graphql_api.handler).handler
-        # The fallback model loads on first use; a warm container has it loaded.
-        graphql_api.handler.app.state.container.engine.fallback.load()
+        # A deployed container warms its fallback at start; here, before measuring.
+        graphql_api.handler.app.state.container.engine.warm()
 
     @property
     def breaker(self) -> Any:
@@ -100,7 +101,8 @@ class Harness:
         elapsed = time.perf_counter() - started
         body = json.loads(response["body"])
         if response["statusCode"] != 200 or "errors" in body:
-            return [{"error": {"code": "REQUEST_FAILED"}, "degraded": False}] * count, elapsed
+            code = (body.get("errors") or [{}])[0].get("extensions", {}).get("code", "HTTP")
+            return [{"error": {"code": code}, "degraded": False}] * count, elapsed
         return body["data"]["analyze"]["results"], elapsed
 
     def health(self) -> dict[str, Any]:
@@ -122,11 +124,13 @@ def slow_comprehend(
     harness.comprehend.reset()
     harness.comprehend.behaviour.delay_seconds = 1.5
     latencies, degraded, failed = [], 0, 0
+    codes: Counter[str] = Counter()
     for _ in range(requests):
         results, elapsed = harness.analyze(5, language)
         latencies.append(elapsed * 1_000)
         degraded += sum(bool(r["degraded"]) for r in results)
         failed += sum(r["error"] is not None for r in results)
+        codes.update(r["error"]["code"] for r in results if r["error"] is not None)
     return {
         "languageCode": language or "detected",
         "breaker_threshold": threshold,
@@ -136,6 +140,7 @@ def slow_comprehend(
         "max_ms": round(max(latencies), 1),
         "documents_degraded": degraded,
         "documents_failed": failed,
+        "failure_codes": dict(codes),
         "comprehend_calls": dict(harness.comprehend.calls),
     }
 
@@ -148,6 +153,7 @@ def throttled(harness: Harness, requests: int, rate: float) -> dict[str, Any]:
     harness.comprehend.behaviour.throttle_rate = rate
     harness.comprehend.behaviour.throttle_seed = 15
     by_comprehend = degraded = failed = 0
+    codes: Counter[str] = Counter()
     latencies = []
     for i in range(requests):
         results, elapsed = harness.analyze(5, "en" if i % 2 else None)
@@ -155,6 +161,7 @@ def throttled(harness: Harness, requests: int, rate: float) -> dict[str, Any]:
         for r in results:
             if r["error"] is not None:
                 failed += 1
+                codes[r["error"]["code"]] += 1
             elif r["degraded"]:
                 degraded += 1
             else:
@@ -167,6 +174,7 @@ def throttled(harness: Harness, requests: int, rate: float) -> dict[str, Any]:
         "share_by_comprehend": round(by_comprehend / total, 4),
         "degraded": degraded,
         "failed": failed,
+        "failure_codes": dict(codes),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "calls": dict(harness.comprehend.calls),
         "throttled_calls": harness.comprehend.throttled,
@@ -263,7 +271,7 @@ def main() -> None:
 
 
 def _api_key() -> str:
-    from graphql_api.access import Scope, build_access_service, build_access_store
+    from graphql_api.access import Limits, Scope, build_access_service, build_access_store
     from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
     from graphql_api.settings import Settings
 
@@ -271,7 +279,10 @@ def _api_key() -> str:
     access = build_access_service(
         settings, build_access_store(settings), InMemoryMetrics(), SystemClock()
     )
-    return asyncio.run(access.create_key("reliability", list(Scope), name="reliability")).key
+    # Limits far above what is measured, so no answer is a RATE_LIMITED refusal.
+    limits = Limits(rate_per_second=10_000, burst=10_000, daily_document_quota=10_000_000)
+    created = access.create_key("reliability", list(Scope), name="reliability", limits=limits)
+    return asyncio.run(created).key
 
 
 def markdown(report: dict[str, Any]) -> str:
