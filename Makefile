@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit schema bench model clean infra-check infra-build fuzz
+.PHONY: install serve test lint typecheck unit schema bench faults fuzz model clean infra-check infra-build
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ bench: install
 	$(BIN)/python bench/jobs_bench.py
 	$(BIN)/python bench/model_bench.py
 	$(BIN)/python bench/analyze_latency.py
+
+# Reliability figures under injected faults (RELIABILITY.md); about five minutes.
+faults: install
+	$(BIN)/python -m tests.faults.reliability
 
 # Re-train the embedded model (CPU, ~85 minutes on 2 idle cores: two teachers of ~25, then
 # the distilled model of ~35) and re-score it on the held-out split.

@@ -6,6 +6,9 @@ Every collaborator can be passed in, so tests swap in fakes with one call:
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from dataclasses import dataclass
 
 from graphql_api import __version__
@@ -16,7 +19,13 @@ from graphql_api.adapters.local.lexicon_engine import LexiconEngine
 from graphql_api.adapters.memory import SystemClock
 from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
 from graphql_api.adapters.recent_metrics import RecentMetrics
-from graphql_api.adapters.resilience import Breaker, FallbackEngine, GuardedCache
+from graphql_api.adapters.resilience import (
+    CLOSED,
+    HALF_OPENED,
+    Breaker,
+    FallbackEngine,
+    GuardedCache,
+)
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentFailure
@@ -33,7 +42,13 @@ from graphql_api.ports import (
 from graphql_api.privacy import ComprehendPiiDetector, LocalPiiDetector, PiiDetector
 from graphql_api.services.analysis import AnalysisPolicy, AnalysisService
 from graphql_api.services.cache import CacheOperations
-from graphql_api.services.health import ComponentProbe, HealthService, HealthStatus, Probe
+from graphql_api.services.health import (
+    ComponentProbe,
+    HealthService,
+    HealthStatus,
+    LiveCheck,
+    Probe,
+)
 from graphql_api.services.jobs import JobService
 from graphql_api.services.metered import MeteredAnalysis
 from graphql_api.settings import Settings
@@ -112,12 +127,16 @@ def bootstrap(
     )
     jobs = _build_jobs(settings, aws, analysis, metering, clock, metrics, job_store, blobs, runner)
     pii = _build_pii(settings, aws)
-    probes = _probes(engine, cache)
-    if settings.auth_enforced:  # no key store, no authenticated request
-        probes["keys"] = ComponentProbe(_probe_keys(access), HealthStatus.UNHEALTHY)
+    probes = _probes(settings, aws, analysis, jobs.store, access)
     if not settings.enabled:
         probes["maintenance"] = ComponentProbe(_maintenance, HealthStatus.UNHEALTHY)
-    health = HealthService(probes, __version__, timeout_seconds=settings.health_timeout_seconds)
+    health = HealthService(
+        probes,
+        __version__,
+        timeout_seconds=settings.health_timeout_seconds,
+        ttl_seconds=settings.health_cache_seconds,
+        failure_ttl_seconds=settings.health_failure_cache_seconds,
+    )
     return Container(
         settings,
         engine,
@@ -235,11 +254,23 @@ def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> Sent
     from graphql_api.adapters.aws.comprehend_engine import ComprehendEngine
 
     budget = settings.comprehend_budget_seconds
-    comprehend = ComprehendEngine(lambda: aws.get("comprehend", read_timeout=budget), budget)
+    # The engine retries within its deadline itself: each client makes one attempt with a
+    # read timeout the engine picks from the budget left.
+    comprehend = ComprehendEngine(
+        lambda read_timeout: aws.get("comprehend", read_timeout=read_timeout, max_attempts=1),
+        budget,
+        max_workers=settings.aws_max_pool_connections,
+        max_attempts=settings.aws_max_attempts,
+    )
     breaker = Breaker(
         "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
     )
-    return FallbackEngine(comprehend, local, breaker, metrics)
+    engine = FallbackEngine(comprehend, local, breaker, metrics)
+    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+        # Off the init path: a new container answers at once, and its first degraded
+        # answer (a slow Comprehend, say) does not wait a second for the models to load.
+        threading.Thread(target=engine.warm, name="aurastream-warm", daemon=True).start()
+    return engine
 
 
 def _build_cache(
@@ -254,8 +285,13 @@ def _build_cache(
         from graphql_api.adapters.local.sqlite_cache import SqliteResultCache
 
         store = SqliteResultCache(settings.cache_path, clock)
-    breaker = Breaker("cache", settings.cache_failure_threshold, settings.cache_recovery_seconds)
-    return TieredResultCache(GuardedCache(store, breaker), clock, settings.lru_max_entries, metrics)
+    threshold, recovery = settings.cache_failure_threshold, settings.cache_recovery_seconds
+    guarded = GuardedCache(
+        store,
+        reads=Breaker("cache-reads", threshold, recovery),
+        writes=Breaker("cache-writes", threshold, recovery),
+    )
+    return TieredResultCache(guarded, clock, settings.lru_max_entries, metrics)
 
 
 def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
@@ -263,8 +299,11 @@ def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
     if settings.pii_detector != "comprehend":
         return local
     budget = settings.comprehend_budget_seconds
+    # One attempt per call: an abandoned call ends within its read timeout, never retrying.
     return ComprehendPiiDetector(
-        lambda: aws.get("comprehend", read_timeout=budget), fallback=local, budget_seconds=budget
+        lambda: aws.get("comprehend", read_timeout=budget, max_attempts=1),
+        fallback=local,
+        budget_seconds=budget,
     )
 
 
@@ -275,37 +314,194 @@ def _policy(settings: Settings) -> AnalysisPolicy:
         ttl_medium_seconds=settings.cache_ttl_medium_seconds,
         ttl_long_seconds=settings.cache_ttl_long_seconds,
         degraded_ttl_seconds=settings.degraded_cache_ttl_seconds,
+        engine_budget_seconds=(
+            settings.comprehend_budget_seconds if settings.primary_engine == "comprehend" else None
+        ),
     )
 
 
-def _probes(engine: SentimentEngine, cache: ResultCache | None) -> dict[str, ComponentProbe]:
-    async def probe_engine() -> tuple[HealthStatus, str]:
-        (outcome,) = await engine.analyze_batch([HEALTH_PROBE_TEXT], "en")
-        if isinstance(engine, FallbackEngine) and (
-            engine.breaker.state != "closed" or engine.fallback_in_use()
-        ):
+def _probes(
+    settings: Settings,
+    aws: AwsClients,
+    analysis: AnalysisService,
+    jobs: JobStore,
+    access: AccessService,
+) -> dict[str, ComponentProbe]:
+    """Locally the local parts; on AWS the runbook's names for the same checks."""
+    engine, cache = analysis.engine, analysis.cache
+    engine_probe = ComponentProbe(
+        _probe_engine(analysis), HealthStatus.UNHEALTHY, live=_engine_circuit(engine)
+    )
+    cache_probe = (
+        ComponentProbe(_probe_cache(cache), HealthStatus.DEGRADED, live=_cache_circuits(cache))
+        if cache is not None
+        else None
+    )
+    jobs_probe = ComponentProbe(_probe_jobs(jobs), HealthStatus.DEGRADED)
+    keys_probe = ComponentProbe(_probe_keys(access), HealthStatus.UNHEALTHY)
+    if settings.backend == "aws":
+        tables = {"keys": keys_probe, "jobs": jobs_probe}
+        if cache_probe is not None:
+            tables["cache"] = cache_probe
+        return {
+            # A report that reached the caller went through both.
+            "api_gateway": _always("requests reach the function"),
+            "lambda": _always(
+                f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'function')} "
+                f"version {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION', '$LATEST')}"
+            ),
+            "dynamodb": ComponentProbe(_all_of(tables), HealthStatus.UNHEALTHY),
+            "comprehend": engine_probe,
+            "s3": ComponentProbe(_probe_bucket(settings, aws), HealthStatus.DEGRADED),
+            "stepfunctions": ComponentProbe(
+                _probe_state_machine(settings, aws), HealthStatus.DEGRADED
+            ),
+        }
+    probes = {"engine": engine_probe, "jobs": jobs_probe}
+    if cache_probe is not None:
+        probes["cache"] = cache_probe
+    if settings.auth_enforced:  # no key store, no authenticated request
+        probes["keys"] = keys_probe
+    return probes
+
+
+def _engine_circuit(engine: SentimentEngine) -> LiveCheck:
+    """While the breaker is open, or the fallback answered moments ago, the service is
+    degraded: known for free, and no probe goes to a dependency the breaker shields. Once
+    half-open, the health probe may be the one call that closes it (with no traffic,
+    nothing else would)."""
+
+    def live() -> tuple[HealthStatus, str] | None:
+        if not isinstance(engine, FallbackEngine):
+            return None
+        state = engine.breaker.state
+        if state == HALF_OPENED:
+            return None  # the probe may be the one call that closes the circuit
+        if state != CLOSED:
             return HealthStatus.DEGRADED, (
-                f"{engine.primary.identity} circuit {engine.breaker.state}; "
+                f"{engine.primary.identity} circuit {state}; "
                 f"{engine.fallback.identity} is answering"
             )
+        if engine.fallback_in_use():
+            return HealthStatus.DEGRADED, (
+                f"{engine.fallback.identity} answered some documents in the last seconds"
+            )
+        return None
+
+    return live
+
+
+def _probe_engine(analysis: AnalysisService) -> Probe:
+    engine = analysis.engine
+
+    async def probe() -> tuple[HealthStatus, str]:
+        if analysis.engine_batches_in_flight:
+            # Busy with real work (a big job, say): that is an answer, and a probe would
+            # only queue behind it.
+            return HealthStatus.HEALTHY, (
+                f"{engine.identity} busy with {analysis.engine_batches_in_flight} batch(es)"
+            )
+        (outcome,) = await engine.analyze_batch([HEALTH_PROBE_TEXT], "en")
         if isinstance(outcome, DocumentFailure):
             if outcome.code == ErrorCode.UNSUPPORTED_LANGUAGE:
                 return HealthStatus.HEALTHY, f"{engine.identity} is up (English unsupported)"
             return HealthStatus.UNHEALTHY, f"{engine.identity}: {outcome.code}"
+        if outcome.degraded:
+            circuit = (
+                f" (circuit {engine.breaker.state})" if isinstance(engine, FallbackEngine) else ""
+            )
+            return (
+                HealthStatus.DEGRADED,
+                f"{engine.identity} failed{circuit}; {outcome.engine} answered",
+            )
         return HealthStatus.HEALTHY, f"{engine.identity} answered {outcome.sentiment.value}"
 
-    probes = {"engine": ComponentProbe(probe_engine, HealthStatus.UNHEALTHY)}
-    if cache is not None:
+    return probe
 
-        async def probe_cache() -> tuple[HealthStatus, str]:
-            await cache.ping()
-            guarded = _find(cache, GuardedCache)
-            if guarded is not None and guarded.breaker.state != "closed":
-                return HealthStatus.DEGRADED, f"bypassed: circuit {guarded.breaker.state}"
-            return HealthStatus.HEALTHY, f"{type(_innermost(cache)).__name__} reachable"
 
-        probes["cache"] = ComponentProbe(probe_cache, HealthStatus.DEGRADED)
-    return probes
+def _cache_circuits(cache: ResultCache | None) -> LiveCheck:
+    guarded = _find(cache, GuardedCache) if cache is not None else None
+
+    def live() -> tuple[HealthStatus, str] | None:
+        if guarded is None:
+            return None
+        tripped = [b for b in guarded.breakers if b.state != CLOSED]
+        if not tripped:
+            return None
+        return HealthStatus.DEGRADED, "bypassed: " + ", ".join(
+            f"circuit {b.name} {b.state}" for b in tripped
+        )
+
+    return live
+
+
+def _probe_cache(cache: ResultCache) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        await cache.ping()  # a read and a write
+        return HealthStatus.HEALTHY, f"{type(_innermost(cache)).__name__} reads and writes"
+
+    return probe
+
+
+def _probe_jobs(store: JobStore) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        await store.ping()
+        return HealthStatus.HEALTHY, f"{type(store).__name__} reachable"
+
+    return probe
+
+
+def _probe_bucket(settings: Settings, aws: AwsClients) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        await asyncio.to_thread(aws.get("s3").head_bucket, Bucket=settings.bucket)
+        return HealthStatus.HEALTHY, f"bucket {settings.bucket} reachable"
+
+    return probe
+
+
+def _probe_state_machine(settings: Settings, aws: AwsClients) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        if not settings.state_machine_arn:
+            return HealthStatus.DEGRADED, "no state machine configured: jobs cannot start"
+        client = aws.get("stepfunctions")
+        described = await asyncio.to_thread(
+            client.describe_state_machine, stateMachineArn=settings.state_machine_arn
+        )
+        status = described.get("status", "ACTIVE")
+        if status != "ACTIVE":
+            return HealthStatus.DEGRADED, f"state machine {status}"
+        return HealthStatus.HEALTHY, "state machine active"
+
+    return probe
+
+
+def _all_of(parts: dict[str, ComponentProbe]) -> Probe:
+    """One component backed by several stores (DynamoDB's tables): the worst of them."""
+
+    async def probe() -> tuple[HealthStatus, str]:
+        async def one(name: str, part: ComponentProbe) -> tuple[HealthStatus, str]:
+            verdict = part.live() if part.live is not None else None
+            if verdict is not None:
+                return verdict[0], f"{name}: {verdict[1]}"
+            try:
+                status, detail = await part.probe()
+            except Exception as error:
+                return part.failure_status, f"{name}: {type(error).__name__}: {error}"[:200]
+            return status, f"{name}: {detail}"
+
+        results = await asyncio.gather(*(one(name, part) for name, part in parts.items()))
+        severity = list(HealthStatus)
+        worst = max((status for status, _ in results), key=severity.index)
+        return worst, "; ".join(detail for _, detail in results)
+
+    return probe
+
+
+def _always(detail: str) -> ComponentProbe:
+    async def probe() -> tuple[HealthStatus, str]:
+        return HealthStatus.HEALTHY, detail
+
+    return ComponentProbe(probe, HealthStatus.UNHEALTHY)
 
 
 def _find(cache: ResultCache, kind: type[GuardedCache]) -> GuardedCache | None:

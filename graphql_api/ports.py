@@ -106,6 +106,10 @@ class JobStore(Protocol):
         """Ids of jobs not yet finished, oldest first (to resume after a restart)."""
         ...
 
+    async def ping(self) -> None:
+        """Raise if jobs cannot be stored now; used by health checks."""
+        ...
+
 
 class BlobStore(Protocol):
     """Job inputs, parts and outputs: files under the data directory, or S3."""

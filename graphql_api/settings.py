@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     # Comprehend: a time budget per call keeps the sync path inside its 1 s P99 objective.
     comprehend_budget_seconds: float = Field(0.8, gt=0)
     breaker_failure_threshold: int = Field(5, ge=1)
-    breaker_recovery_seconds: float = Field(60, gt=0)
+    #: The longest the circuit stays open between probes (the first wait is 1 s, doubling).
+    breaker_recovery_seconds: float = Field(10, gt=0)
 
     # Access. Keys are required on AWS, beyond loopback, or when `auth` is "required";
     # "auto" leaves a local server on 127.0.0.1 open so GraphiQL works at once.
@@ -104,8 +105,11 @@ class Settings(BaseSettings):
     #: Origins allowed to call the API from browsers (CORS); empty allows none.
     cors_origins: list[str] = Field(default_factory=list)
 
-    # Health probes never take longer than this per component.
+    # Health probes never take longer than this per component, and their results are kept
+    # this long (failures for less), so health costs one probe per interval at any rate.
     health_timeout_seconds: float = Field(1.0, gt=0)
+    health_cache_seconds: float = Field(5.0, ge=0)
+    health_failure_cache_seconds: float = Field(1.0, ge=0)
 
     # Jobs run in-process locally, this many at a time.
     local_job_concurrency: int = Field(1, ge=1)

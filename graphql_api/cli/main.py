@@ -132,10 +132,16 @@ def health(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         table = Table(title=f"AuraStream {report.get('version', '')}: {report['status']}")
         for column in ("component", "status", "latency ms", "detail"):
             table.add_column(column)
-        for c in report.get("components", []):
-            style = {"healthy": "green", "degraded": "yellow"}.get(c["status"], "red")
+        details = report.get("details", {})
+        for name, status in report.get("components", {}).items():
+            style = {"healthy": "green", "degraded": "yellow"}.get(status, "red")
+            info = details.get(name, {})
+            latency = info.get("latencyMs")
             table.add_row(
-                c["name"], f"[{style}]{c['status']}[/]", f"{c['latencyMs']:.1f}", c["detail"]
+                name,
+                f"[{style}]{status}[/]",
+                f"{latency:.1f}" if latency is not None else "",
+                info.get("detail", ""),
             )
         console.print(table)
     raise typer.Exit({"healthy": 0, "degraded": 1}.get(report["status"], 2))
@@ -260,7 +266,8 @@ def cache_stats(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     rate = stats["hitRate"]
     table = Table(title="Result cache", show_header=False)
     table.add_row("enabled", "yes" if stats["enabled"] else "no")
-    table.add_row("entries", str(stats["entries"]))
+    available = stats.get("storeAvailable", True)
+    table.add_row("entries", str(stats["entries"]) if available else "store unavailable")
     table.add_row("entries in memory", str(stats["memoryEntries"]))
     table.add_row("hits / misses", f"{stats['hits']} / {stats['misses']}")
     table.add_row("hit rate", f"{rate:.1%}" if rate is not None else "no lookups yet")

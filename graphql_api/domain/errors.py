@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     NO_DOCUMENTS = "NO_DOCUMENTS"
     SOURCE_UNREADABLE = "SOURCE_UNREADABLE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     NOT_FOUND = "NOT_FOUND"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
@@ -73,3 +74,10 @@ class SourceUnreadable(AuraStreamError):
 
 class IdempotencyConflict(AuraStreamError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+class StorageUnavailable(AuraStreamError):
+    """Local storage cannot be written or read (read-only directory, full disk, damaged
+    file); nothing about the request is wrong, so it can be retried once storage is back."""
+
+    code = ErrorCode.STORAGE_UNAVAILABLE

@@ -439,6 +439,9 @@ class CacheStats:
     misses: int
     errors: int
     hit_rate: float | None
+    store_available: bool = strawberry.field(
+        description="False while the persistent store cannot be read; entries is then null."
+    )
 
     @classmethod
     def from_domain(cls, stats: cache_service.CacheStats) -> CacheStats:
@@ -450,6 +453,7 @@ class CacheStats:
             misses=stats.misses,
             errors=stats.errors,
             hit_rate=stats.hit_rate,
+            store_available=stats.store_available,
         )
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from graphql_api.domain.deadline import engine_deadline
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, DocumentRequest, DocumentResult
 from graphql_api.domain.text import cache_key, is_clean, normalise, text_hash
@@ -35,6 +36,9 @@ class AnalysisPolicy:
     ttl_long_seconds: int = 604_800
     #: Degraded (fallback) answers are kept only briefly so the real engine answers soon.
     degraded_ttl_seconds: int = 0
+    #: One deadline for all engine work of a request (detection and sentiment together);
+    #: None leaves each engine call to its own timeout.
+    engine_budget_seconds: float | None = None
 
     def ttl_for(self, analysis: Analysis, text_length: int) -> int:
         if analysis.degraded:
@@ -71,6 +75,8 @@ class AnalysisService:
         self.cache = cache
         self.metrics = metrics
         self.policy = policy or AnalysisPolicy()
+        #: Engine batches running now; health reads it so it never queues behind them.
+        self.engine_batches_in_flight = 0
 
     async def analyze(self, requests: Sequence[DocumentRequest]) -> list[DocumentResult]:
         """Analyse documents in one batch; results come back in request order.
@@ -101,7 +107,8 @@ class AnalysisService:
         await self._read_cache(pending)
         misses = {key: item for key, item in pending.items() if item.outcome is None}
         if misses:
-            await self._run_engine(list(misses.values()))
+            with engine_deadline(self.policy.engine_budget_seconds):
+                await self._run_engine(list(misses.values()))
             await self._write_cache(misses)
 
         for item in pending.values():
@@ -190,6 +197,7 @@ class AnalysisService:
 
     async def _analyze_chunk(self, language: str, chunk: list[_Pending]) -> None:
         started = time.perf_counter()
+        self.engine_batches_in_flight += 1
         try:
             with subsegment("engine.analyze_batch"):
                 outcomes = await self.engine.analyze_batch([item.text for item in chunk], language)
@@ -198,6 +206,7 @@ class AnalysisService:
             self.metrics.increment("EngineErrors")
             outcomes = [_engine_unavailable()] * len(chunk)
         finally:
+            self.engine_batches_in_flight -= 1
             self.metrics.observe_ms("EngineLatency", (time.perf_counter() - started) * 1_000)
         for item, outcome in zip(chunk, outcomes, strict=True):
             item.outcome = outcome

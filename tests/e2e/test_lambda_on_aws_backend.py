@@ -92,5 +92,13 @@ def test_comprehend_down_degrades_but_every_request_is_answered(
     event["requestContext"]["http"]["method"] = "GET"
     health = json.loads(handler(event, CONTEXT)["body"])
     assert health["status"] == "degraded"
-    engine = next(c for c in health["components"] if c["name"] == "engine")
-    assert "circuit opened" in engine["detail"]
+    assert health["components"]["comprehend"] == "degraded"
+    assert "circuit opened" in health["details"]["comprehend"]["detail"]
+    assert set(health["components"]) == {
+        "api_gateway",
+        "lambda",
+        "dynamodb",
+        "comprehend",
+        "s3",
+        "stepfunctions",
+    }

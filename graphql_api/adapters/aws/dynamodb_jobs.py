@@ -122,6 +122,10 @@ class DynamoDBJobStore:
         claimed = response.get("Item")
         return await self.get(claimed["job_id"]["S"]) if claimed else None
 
+    async def ping(self) -> None:
+        # A consistent read of a job that never exists: cheap, and the role may GetItem.
+        await self._call("get_item", TableName=self.table, Key=_job_key("health-probe"))
+
     async def get(self, job_id: str) -> Job | None:
         if not is_clean(job_id):
             return None  # no job could have this id

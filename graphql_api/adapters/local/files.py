@@ -6,7 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from graphql_api.domain.errors import SourceUnreadable
+from graphql_api.domain.errors import SourceUnreadable, StorageUnavailable
 
 #: Said of every source that cannot be read, whatever the reason: it names no path and does
 #: not reveal whether anything exists outside the caller's inbox.
@@ -24,7 +24,10 @@ class FileBlobStore:
         return self.root / key
 
     async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(_write_atomically, self._path(key), data)
+        try:
+            await asyncio.to_thread(_write_atomically, self._path(key), data)
+        except OSError as error:  # a full disk, a read-only directory
+            raise StorageUnavailable(f"Could not store {key}: {error.strerror}.") from error
 
     async def get(self, key: str) -> bytes:
         try:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from graphql_api.adapters.local.sqlite import SqliteDatabase
+from graphql_api.adapters.local.sqlite_cache import probe_read_write
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
 from graphql_api.domain.jobs import Job, JobPosition, JobStatus
@@ -25,6 +27,7 @@ CREATE TABLE IF NOT EXISTS job_parts (
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     owner TEXT NOT NULL, key TEXT NOT NULL, job_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
     PRIMARY KEY (owner, key));
+CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -169,6 +172,10 @@ class SqliteJobStore:
             ).fetchall()
         )
         return [row[0] for row in rows]
+
+    async def ping(self) -> None:
+        """Read and write for real, as a job submission would."""
+        await self.database.run(lambda db: probe_read_write(db, "jobs", time.time()))
 
     def close(self) -> None:
         self.database.close()
