@@ -6,6 +6,7 @@ REST routes and jobs (inline and from a source), so none can skip the quota or g
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 
@@ -17,6 +18,8 @@ from graphql_api.access.service import guarded
 from graphql_api.access.usage import Usage, metered
 from graphql_api.domain.results import DocumentResult
 from graphql_api.ports import Clock, Metrics
+
+logger = logging.getLogger(__name__)
 
 
 class Metering:
@@ -79,7 +82,18 @@ class Metering:
             return
         day = utc_day(self.clock.now())
         expires_at = _day_start(day) + (self.usage_retention_days + 1) * DAY_SECONDS
-        await self.store.add_usage(tenant_id, key_id, day, usage, float(expires_at))
+        try:
+            await self.store.add_usage(tenant_id, key_id, day, usage, float(expires_at))
+        except Exception as error:
+            # The documents are analysed and the caller should have them: a counter that
+            # cannot be written is logged and counted for the operators, never a failed
+            # request. (The quota, checked before any work, fails closed instead.)
+            self.metrics.increment("MeteringErrors")
+            logger.error(
+                "usage not recorded",
+                extra={"tenant_id": tenant_id, "key_id": key_id, "documents": usage.documents,
+                       "error_type": type(error).__name__},
+            )  # fmt: skip
 
 
 def _day_start(day: date) -> int:

@@ -213,6 +213,6 @@ def test_every_request_is_logged_with_its_key_id_and_never_the_secret(settings):
 
 
 def client_key(container: Container):
-    from tests.api.test_permissions import run
+    from tests.support import run
 
     return run(container.access.create_key("acme", [Scope.ANALYZE]))

@@ -4,11 +4,10 @@ A refused field never does its work."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -18,7 +17,7 @@ from graphql_api.gql.schema import build_schema
 from graphql_api.settings import Settings
 from tests.api.conftest import make_transport
 from tests.fakes import RecordingCache, RecordingEngine, positive
-from tests.support import Transport, post_graphql
+from tests.support import Transport, post_graphql, run
 
 T = TypeVar("T")
 UNLIMITED = Limits(rate_per_second=1e6, burst=1_000_000, daily_document_quota=10**9)
@@ -119,15 +118,6 @@ def _job_count(container: Container) -> int:
         return len(found)
 
     return run(count())
-
-
-def run(work: Coroutine[Any, Any, T]) -> T:
-    """Run on a loop of its own: asyncio.run would unset the loop Mangum's handler uses."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(work)
-    finally:
-        loop.close()
 
 
 @pytest.mark.parametrize(("field", "way", "scopes"), CASES)

@@ -13,9 +13,8 @@ from graphql_api.access.limits import utc_day
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.settings import Settings
 from tests.api.conftest import make_transport
-from tests.api.test_permissions import run
 from tests.fakes import RecordingCache, RecordingEngine
-from tests.support import Reply, Transport
+from tests.support import Reply, Transport, run
 
 TRANSPORTS = ["asgi", "lambda-v2", "lambda-v1"]
 #: The runbook's performance test bodies, unchanged.

@@ -15,8 +15,8 @@ from graphql_api.access import Limits, Scope
 from graphql_api.app import create_app
 from graphql_api.bootstrap import bootstrap
 from graphql_api.settings import Settings
-from tests.api.test_permissions import run
 from tests.fakes import RecordingCache, RecordingEngine
+from tests.support import run
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 UNLIMITED = Limits(rate_per_second=1e6, burst=1_000_000, daily_document_quota=10**9)

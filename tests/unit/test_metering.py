@@ -18,9 +18,8 @@ from graphql_api.domain.results import DocumentRequest
 from graphql_api.services.jobs import JobRequest, input_key
 from graphql_api.settings import Settings
 from tests.api.conftest import make_transport
-from tests.api.test_permissions import run
 from tests.fakes import RecordingCache, RecordingEngine, tenant
-from tests.support import post_graphql
+from tests.support import post_graphql, run
 
 
 @pytest.fixture
