@@ -14,6 +14,7 @@ from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
 from graphql_api.adapters.memory import SystemClock
+from graphql_api.adapters.metered import CostMeteredEngine, MeteredPiiDetector
 from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.adapters.resilience import Breaker, FallbackEngine, GuardedCache
@@ -119,7 +120,7 @@ def bootstrap(
         aws,
         jobs,
         access,
-        _build_pii(settings, aws),
+        _build_pii(settings, aws, metrics),
         CacheOperations(cache, metrics.counters),
         prometheus,
         emf,
@@ -183,7 +184,9 @@ def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> Sent
     from graphql_api.adapters.aws.comprehend_engine import ComprehendEngine
 
     budget = settings.comprehend_budget_seconds
-    comprehend = ComprehendEngine(lambda: aws.get("comprehend", read_timeout=budget), budget)
+    comprehend = CostMeteredEngine(
+        ComprehendEngine(lambda: aws.get("comprehend", read_timeout=budget), budget), metrics
+    )
     breaker = Breaker(
         "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
     )
@@ -206,14 +209,15 @@ def _build_cache(
     return TieredResultCache(GuardedCache(store, breaker), clock, settings.lru_max_entries, metrics)
 
 
-def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
+def _build_pii(settings: Settings, aws: AwsClients, metrics: Metrics) -> PiiDetector:
     local = LocalPiiDetector()
     if settings.pii_detector != "comprehend":
-        return local
+        return MeteredPiiDetector(local, metrics, priced=False)
     budget = settings.comprehend_budget_seconds
-    return ComprehendPiiDetector(
+    comprehend = ComprehendPiiDetector(
         lambda: aws.get("comprehend", read_timeout=budget), fallback=local, budget_seconds=budget
     )
+    return MeteredPiiDetector(comprehend, metrics, priced=True)
 
 
 def _policy(settings: Settings) -> AnalysisPolicy:
