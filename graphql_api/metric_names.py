@@ -28,6 +28,8 @@ class Metric(StrEnum):
     ENGINE_ERRORS = "EngineErrors"
     ENGINE_FALLBACK = "EngineFallback"
     CIRCUIT_OPEN = "CircuitOpen"
+    #: Calls to Comprehend (each a batch), read against its request quota.
+    COMPREHEND_CALLS = "ComprehendCalls"
     #: Estimated Comprehend spend in micro-USD; Sum over DocumentsAnalyzed is cost per analysis.
     ESTIMATED_COST_MICRO_USD = "EstimatedCostMicroUsd"
     # privacy
@@ -50,3 +52,31 @@ class Metric(StrEnum):
     # the scheduled health probe
     HEALTH_CHECK_FAILED = "HealthCheckFailed"
     HEALTH_CHECK_LATENCY = "HealthCheckLatency"
+
+
+class Aws(StrEnum):
+    """The AWS metrics `ops` reads, spelled as AWS publishes them. An HTTP API publishes
+    `4xx`/`5xx`/`Count`/`Latency` by `ApiId` (not the REST API's `4XXError` by `ApiName`)."""
+
+    API_NAMESPACE = "AWS/ApiGateway"
+    API_REQUESTS = "Count"
+    API_4XX = "4xx"
+    API_5XX = "5xx"
+    API_LATENCY = "Latency"
+    LAMBDA_NAMESPACE = "AWS/Lambda"
+    LAMBDA_INVOCATIONS = "Invocations"
+    LAMBDA_ERRORS = "Errors"
+    LAMBDA_DURATION = "Duration"
+    LAMBDA_CONCURRENCY = "ConcurrentExecutions"
+    LAMBDA_THROTTLES = "Throttles"
+    DYNAMODB_NAMESPACE = "AWS/DynamoDB"
+    DYNAMODB_READS = "ConsumedReadCapacityUnits"
+    DYNAMODB_WRITES = "ConsumedWriteCapacityUnits"
+    DYNAMODB_THROTTLED = "ThrottledRequests"
+    STATES_NAMESPACE = "AWS/States"
+    STATES_STARTED = "ExecutionsStarted"
+    STATES_SUCCEEDED = "ExecutionsSucceeded"
+    STATES_FAILED = "ExecutionsFailed"
+    STATES_TIMED_OUT = "ExecutionsTimedOut"
+    STATES_ABORTED = "ExecutionsAborted"
+    STATES_TIME = "ExecutionTime"

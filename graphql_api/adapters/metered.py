@@ -46,12 +46,16 @@ class CostMeteredEngine:
         return getattr(self.engine, name)
 
     async def detect_languages(self, texts: Sequence[str]) -> list[str]:
-        self.metrics.increment(Metric.ESTIMATED_COST_MICRO_USD, comprehend_cost_micro_usd(texts))
+        self._meter(texts)
         return await self.engine.detect_languages(texts)
 
     async def analyze_batch(self, texts: Sequence[str], language: str) -> list[EngineOutcome]:
-        self.metrics.increment(Metric.ESTIMATED_COST_MICRO_USD, comprehend_cost_micro_usd(texts))
+        self._meter(texts)
         return await self.engine.analyze_batch(texts, language)
+
+    def _meter(self, texts: Sequence[str]) -> None:
+        self.metrics.increment(Metric.COMPREHEND_CALLS)
+        self.metrics.increment(Metric.ESTIMATED_COST_MICRO_USD, comprehend_cost_micro_usd(texts))
 
 
 class MeteredPiiDetector:

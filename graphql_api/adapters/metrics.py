@@ -53,7 +53,13 @@ class EmfMetrics:
     `get-metric-statistics --metric-name CacheHitRate` (no `--dimensions`) finds.
     """
 
-    def __init__(self, namespace: str, service: str, write: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        service: str,
+        write: Callable[[str], None] = print,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         from aws_lambda_powertools import Metrics as PowertoolsMetrics
 
         self.namespace = namespace
@@ -62,6 +68,7 @@ class EmfMetrics:
         self._dimensioned: list[tuple[str, str, float, dict[str, str]]] = []
         self._lookups = [0.0, 0.0]  # cache hits, misses since the last flush
         self._write = write
+        self._clock = clock
         self._lock = threading.Lock()
 
     def increment(
@@ -117,7 +124,7 @@ class EmfMetrics:
         values = [100.0] * hit_samples + [0.0] * (samples - hit_samples)
         document = {
             "_aws": {
-                "Timestamp": int(time.time() * 1_000),
+                "Timestamp": int(self._clock() * 1_000),
                 "CloudWatchMetrics": [
                     {
                         "Namespace": self.namespace,

@@ -1,0 +1,331 @@
+"""`aurastream ops`: the runbook's checks and switches against a deployed stack.
+
+Reads CloudWatch, Cost Explorer, Lambda and DynamoDB with the standard AWS credentials and
+region (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL all apply). Names default to the runbook's;
+`--stack` reads them from the stack's outputs instead. Tables for people, `--json` for scripts.
+Exit status 1 when a check breaches the runbook's threshold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graphql_api.ops.service import (
+    API_THROTTLE_RPS,
+    COMPREHEND_QUOTA_RPS,
+    OpsService,
+    Report,
+    Targets,
+)
+
+ops_app = typer.Typer(
+    help="Operate a deployed AuraStream: checks, capacity, cost, maintenance switch, DR drill.",
+    no_args_is_help=True,
+)
+console = Console()
+
+JsonOption = typer.Option(False, "--json", help="Print JSON for scripts.")
+RegionOption = typer.Option(None, "--region", envvar="AWS_REGION", help="AWS region.")
+StackOption = typer.Option(
+    None, "--stack", envvar="AURASTREAM_STACK", help="Read the names from this stack's outputs."
+)
+ApiIdOption = typer.Option(
+    None, "--api-id", envvar="AURASTREAM_API_ID", help="HTTP API id (the HttpApiId output)."
+)
+FunctionOption = typer.Option(
+    "SyncHandler", "--function", envvar="AURASTREAM_FUNCTION", help="The API's Lambda function."
+)
+CacheTableOption = typer.Option(
+    "AuraStream-SentimentCache", "--cache-table", envvar="AURASTREAM_CACHE_TABLE"
+)
+JobsTableOption = typer.Option("AuraStream-Jobs", "--jobs-table", envvar="AURASTREAM_JOBS_TABLE")
+KeysTableOption = typer.Option("AuraStream-ApiKeys", "--keys-table", envvar="AURASTREAM_KEYS_TABLE")
+
+#: Stack outputs to Targets fields.
+_OUTPUTS = {
+    "HttpApiId": "api_id",
+    "SyncHandlerFunctionName": "function",
+    "CacheTableName": "cache_table",
+    "JobsTableName": "jobs_table",
+    "KeysTableName": "keys_table",
+}
+
+
+def _client(service: str, region: str | None) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name=region)
+
+
+def _targets(
+    region: str | None,
+    stack: str | None,
+    api_id: str | None,
+    function: str,
+    cache_table: str,
+    jobs_table: str,
+    keys_table: str,
+) -> Targets:
+    fields: dict[str, Any] = {
+        "api_id": api_id,
+        "function": function,
+        "cache_table": cache_table,
+        "jobs_table": jobs_table,
+        "keys_table": keys_table,
+    }
+    if stack:
+        described = _client("cloudformation", region).describe_stacks(StackName=stack)
+        for output in described["Stacks"][0].get("Outputs", []):
+            if output["OutputKey"] in _OUTPUTS:
+                fields[_OUTPUTS[output["OutputKey"]]] = output["OutputValue"]
+    return Targets(**fields)
+
+
+def _service(region: str | None, targets: Targets, *, cost: bool = False) -> OpsService:
+    return OpsService(
+        targets,
+        cloudwatch=_client("cloudwatch", region),
+        # Cost Explorer has one endpoint, in us-east-1, whatever the stack's region.
+        cost_explorer=_client("ce", "us-east-1") if cost else None,
+        lambda_client=_client("lambda", region),
+        dynamodb=_client("dynamodb", region),
+    )
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "no data"
+    if unit in ("count", "executions"):
+        return f"{value:,.0f}"
+    if unit == "USD":
+        return f"${value:,.2f}"
+    return f"{value:,.2f} {unit}"
+
+
+_STYLE = {"ok": "green", "breach": "bold red", "no data": "yellow", "info": ""}
+
+
+def _print(report: Report, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2, default=str))
+    else:
+        table = Table(title=f"{report.title}\n{report.period}", title_justify="left")
+        for column in ("Check", "Value", "Threshold", "Status", "Source"):
+            table.add_column(column, overflow="fold")
+        for check in report.checks:
+            table.add_row(
+                check.name,
+                _figure(check.value, check.unit),
+                check.threshold,
+                f"[{_STYLE[check.status]}]{check.status}[/]"
+                if _STYLE[check.status]
+                else check.status,
+                check.source,
+            )
+        console.print(table)
+        for title, rows in report.tables.items():
+            if not rows:
+                continue
+            extra = Table(title=title, title_justify="left")
+            for column in rows[0]:
+                extra.add_column(str(column), overflow="fold")
+            for row in rows:
+                extra.add_row(
+                    *(
+                        "no data" if v is None else f"{v:,.2f}" if isinstance(v, float) else str(v)
+                        for v in row.values()
+                    )
+                )
+            console.print(extra)
+        for note in report.notes:
+            console.print(f"- {note}")
+    if report.breaches:
+        raise typer.Exit(1)
+
+
+@ops_app.command("daily-check")
+def daily_check(
+    hours: int = typer.Option(24, min=1, max=24 * 14, help="Hours to look back."),
+    no_cost: bool = typer.Option(False, "--no-cost", help="Skip Cost Explorer."),
+    region: str | None = RegionOption,
+    stack: str | None = StackOption,
+    api_id: str | None = ApiIdOption,
+    function: str = FunctionOption,
+    cache_table: str = CacheTableOption,
+    jobs_table: str = JobsTableOption,
+    keys_table: str = KeysTableOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Error rates, latency, cache hit rate, cold starts, PII rate and yesterday's cost."""
+    targets = _targets(region, stack, api_id, function, cache_table, jobs_table, keys_table)
+    _print(_service(region, targets, cost=not no_cost).daily_check(hours), as_json)
+
+
+@ops_app.command()
+def capacity(
+    days: int = typer.Option(30, min=7, max=455, help="Days of history to fit growth to."),
+    concurrency_limit: int | None = typer.Option(
+        None, help="Concurrency ceiling (default: reserved concurrency, else the account's)."
+    ),
+    throttle_rps: float = typer.Option(API_THROTTLE_RPS, help="The API's throttle rate."),
+    comprehend_quota_rps: float = typer.Option(
+        COMPREHEND_QUOTA_RPS, help="Comprehend's request quota for the batch sentiment API."
+    ),
+    region: str | None = RegionOption,
+    stack: str | None = StackOption,
+    api_id: str | None = ApiIdOption,
+    function: str = FunctionOption,
+    cache_table: str = CacheTableOption,
+    jobs_table: str = JobsTableOption,
+    keys_table: str = KeysTableOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Peaks against limits, measured growth, and the same three months ahead."""
+    targets = _targets(region, stack, api_id, function, cache_table, jobs_table, keys_table)
+    report = _service(region, targets).capacity(
+        days,
+        concurrency_limit=concurrency_limit,
+        throttle_rps=throttle_rps,
+        comprehend_quota_rps=comprehend_quota_rps,
+    )
+    _print(report, as_json)
+
+
+@ops_app.command()
+def cost(
+    month: str | None = typer.Option(None, help="YYYY-MM (default: this month to date)."),
+    region: str | None = RegionOption,
+    stack: str | None = StackOption,
+    function: str = FunctionOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Cost by service for a month, cost per analysis, and the API function's duration."""
+    first = None
+    if month:
+        try:
+            first = date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise typer.BadParameter("use YYYY-MM", param_hint="--month") from None
+    targets = _targets(region, stack, None, function, "", "", "")
+    _print(_service(region, targets, cost=True).cost(first), as_json)
+
+
+def _switch(
+    enabled: bool, region: str | None, stack: str | None, function: str, as_json: bool
+) -> None:
+    targets = _targets(region, stack, None, function, "", "", "")
+    result = _service(region, targets).set_enabled(enabled)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    state = "enabled" if enabled else "disabled (maintenance: requests answer 503)"
+    console.print(
+        f"{result['function']}:{result['alias']} -> version {result['version']}: {state}; "
+        f"kept {len(result['variables_kept'])} other variables."
+    )
+
+
+@ops_app.command()
+def disable(
+    region: str | None = RegionOption,
+    stack: str | None = StackOption,
+    function: str = FunctionOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Maintenance switch on: AURASTREAM_ENABLED=false on the `live` alias, other variables kept."""
+    _switch(False, region, stack, function, as_json)
+
+
+@ops_app.command()
+def enable(
+    region: str | None = RegionOption,
+    stack: str | None = StackOption,
+    function: str = FunctionOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Maintenance switch off: AURASTREAM_ENABLED=true on the `live` alias."""
+    _switch(True, region, stack, function, as_json)
+
+
+@ops_app.command("clear-cache")
+def clear_cache(
+    batch_size: int = typer.Option(500, min=1, max=1_000, help="Keys scanned per page."),
+    limit: int | None = typer.Option(None, min=1, help="Stop after this many entries."),
+    region: str | None = RegionOption,
+    stack: str | None = StackOption,
+    cache_table: str = CacheTableOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete cached results from the cache table, a page at a time (25 per delete batch)."""
+    targets = _targets(region, stack, None, "SyncHandler", cache_table, "", "")
+    deleted = _service(region, targets).clear_cache(batch_size, limit)
+    if as_json:
+        typer.echo(json.dumps({"table": targets.cache_table, "deleted": deleted}))
+    else:
+        console.print(f"Deleted {deleted:,} entries from {targets.cache_table}.")
+
+
+@ops_app.command("key-usage")
+def key_usage(
+    key_id: str = typer.Argument(..., help="The key id, with or without 'aura_'."),
+    days: int = typer.Option(7, min=1, max=90, help="Days of usage to show."),
+    as_json: bool = JsonOption,
+) -> None:
+    """A key's status and its tenant's usage by day (the store the settings name)."""
+    from graphql_api.access import build_access_service, build_access_store
+    from graphql_api.access.keys import KEY_PREFIX
+    from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+    from graphql_api.settings import Settings
+
+    settings = Settings()
+    access = build_access_service(
+        settings, build_access_store(settings), InMemoryMetrics(), SystemClock()
+    )
+    wanted = key_id.strip().removeprefix(KEY_PREFIX)
+    today = datetime.now(UTC).date()
+    try:
+        keys = asyncio.run(access.list_keys(None))
+        key = next((k for k in keys if k.prefix.removeprefix(KEY_PREFIX) == wanted), None)
+        if key is None:
+            typer.echo(f"No key {KEY_PREFIX}{wanted}.", err=True)
+            raise typer.Exit(1)
+        usage = asyncio.run(access.usage(key.tenant_id, today - timedelta(days=days - 1), today))
+    finally:
+        access.close()
+    rows = [
+        {
+            "day": day.day.isoformat(),
+            "documents": day.documents,
+            "cache_hits": day.cache_hits,
+            "billable_units": day.billable_units,
+            "estimated_cost_usd": str(day.estimated_cost_usd),
+        }
+        for day in usage
+    ]
+    summary = {
+        "key": key.prefix,
+        "tenant": key.tenant_id,
+        "status": "revoked" if key.revoked else "active",
+        "days": days,
+        "usage": rows,
+        "note": "usage is recorded per tenant and day; the tenant's other keys count too",
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
+    console.print(f"{key.prefix} (tenant {key.tenant_id}): {summary['status']}")
+    table = Table(title=f"Tenant {key.tenant_id}: usage, last {days} days", title_justify="left")
+    if rows:
+        for column in rows[0]:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+    console.print(f"- {summary['note']}")
