@@ -191,7 +191,7 @@ def test_capacity_projects_three_months_from_measured_growth(aws_env, moto_url, 
     # datum a day, the last day's split so that 90,000 of them came in one minute 2 hours ago
     totals = [100_000 * 1.02**i for i in range(14)]
     when = [now - timedelta(days=14 - i, hours=-1) for i in range(14)]
-    data = list(zip(when[:13], totals[:13], strict=True)) + [(when[13], totals[13] - 90_000)]
+    data = [*list(zip(when[:13], totals[:13], strict=True)), (when[13], totals[13] - 90000)]
     _put(cloudwatch, "AWS/ApiGateway", "Count", {"ApiId": api_id}, data)
     _put(
         cloudwatch,
@@ -350,6 +350,6 @@ def test_clear_cache_deletes_in_bounded_batches(aws_env, moto_url):
 
     code, partial = _ops("us-east-1", "clear-cache", "--cache-table", table, "--limit", "10")
     assert partial == {"table": table, "deleted": 10}
-    code, rest = _ops("us-east-1", "clear-cache", "--cache-table", table, "--batch-size", "20")
+    _code, rest = _ops("us-east-1", "clear-cache", "--cache-table", table, "--batch-size", "20")
     assert rest["deleted"] == 50
     assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 0
