@@ -349,7 +349,7 @@ def test_clear_cache_deletes_in_bounded_batches(aws_env, moto_url):
         dynamodb.put_item(TableName=table, Item={"text_hash": {"S": f"h{i:03d}"}})
 
     code, partial = _ops("us-east-1", "clear-cache", "--cache-table", table, "--limit", "10")
-    assert partial == {"table": table, "deleted": 10}
-    _code, rest = _ops("us-east-1", "clear-cache", "--cache-table", table, "--batch-size", "20")
-    assert rest["deleted"] == 50
+    assert (code, partial) == (0, {"table": table, "deleted": 10})
+    code, rest = _ops("us-east-1", "clear-cache", "--cache-table", table, "--batch-size", "20")
+    assert (code, rest["deleted"]) == (0, 50)
     assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 0
