@@ -52,6 +52,8 @@ class Metric(StrEnum):
     # the scheduled health probe
     HEALTH_CHECK_FAILED = "HealthCheckFailed"
     HEALTH_CHECK_LATENCY = "HealthCheckLatency"
+    #: Analyze-job executions still running, counted by the probe (the queue depth).
+    JOBS_IN_FLIGHT = "JobsInFlight"
 
 
 class Aws(StrEnum):
