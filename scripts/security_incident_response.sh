@@ -10,7 +10,7 @@ KEY_ID="${1:-${COMPROMISED_API_KEY:-}}"
 [[ -n "$KEY_ID" ]] || fail "usage: $0 KEY_ID (the key id, as \`aurastream keys list\` shows it)"
 # The keys live in the stack's keys table; `aurastream keys` reads it with the AWS backend.
 export AURASTREAM_BACKEND=aws
-if [[ -z "${AURASTREAM_KEYS_TABLE:-}" ]]; then
+if [[ -z "${AURASTREAM_KEYS_TABLE:-}" ]]; then  # else the named table
   AURASTREAM_KEYS_TABLE="$(stack_output "$STACK" "$REGION" KeysTableName)"
   export AURASTREAM_KEYS_TABLE
 fi

@@ -413,7 +413,7 @@ def dr_drill(
             "Written after backup",
             "Lost",
         ):
-            grid.add_column(column)
+            grid.add_column(column, overflow="fold")
         for row in report.tables:
             grid.add_row(
                 row.table,
