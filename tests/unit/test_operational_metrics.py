@@ -106,3 +106,32 @@ def test_pii_detector_counts_documents_scanned_and_with_finds():
     assert metrics.counters[Metric.PII_SCANNED] == 2
     assert metrics.counters[Metric.PII_DETECTED] == 1
     assert Metric.ESTIMATED_COST_MICRO_USD not in metrics.counters
+
+
+def test_lambda_entry_publishes_cold_start_duration_once_by_function(capsys, monkeypatch):
+    from graphql_api.observability import lambda_entry
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "SyncHandler")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    emf = EmfMetrics("AuraStream", "aurastream")
+    handler = lambda_entry(lambda event, context: {"ok": True}, emf)
+
+    class Context:
+        function_name = "SyncHandler"
+        memory_limit_in_mb = 512
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:SyncHandler"
+        aws_request_id = "req"
+
+    capsys.readouterr()
+    handler({}, Context())
+    handler({}, Context())
+    documents = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line
+    ]
+    cold = [d for d in documents if "ColdStartDuration" in d]
+    assert len(cold) == 1
+    (directive,) = cold[0]["_aws"]["CloudWatchMetrics"]
+    assert sorted(directive["Dimensions"][0]) == ["FunctionName", "service"]
+    assert cold[0]["FunctionName"] == "SyncHandler"
+    (duration,) = cold[0]["ColdStartDuration"]  # Powertools writes values as a list
+    assert duration > 0
