@@ -1032,3 +1032,39 @@ def test_samconfig_dr_environment_deploys_the_secondary_to_us_west_2():
         for pair in config["prod"]["deploy"]["parameters"]["parameter_overrides"].split()
     )
     assert prod == {"DrRole": "primary", "DrRegion": "us-west-2"}
+
+
+@pytest.mark.parametrize(
+    ("role", "policy"),
+    [
+        ("BackupRole", "AWSBackupServiceRolePolicyForBackup"),
+        ("BackupRestoreRole", "AWSBackupServiceRolePolicyForRestores"),
+    ],
+)
+def test_backup_roles_are_aws_backups_own_and_nothing_more(template, role, policy):
+    props = properties(template, role)
+    assert props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "backup.amazonaws.com"
+    }
+    assert props["ManagedPolicyArns"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/service-role/{policy}"}
+    ]
+    assert "Policies" not in props
+
+
+def test_backup_vault_is_kept_and_named_alike_in_both_regions(template):
+    vault = template["Resources"]["BackupVault"]
+    assert "Condition" not in vault  # the DR stack's receives the copies
+    assert vault["DeletionPolicy"] == "Retain"
+    assert parameter_default(template, vault["Properties"]["BackupVaultName"]) == (
+        "AuraStream-Backups"
+    )
+
+
+def test_outputs_name_what_the_dr_scripts_read(template):
+    outputs = template["Outputs"]
+    assert outputs["BackupRestoreRoleArn"]["Value"] == {"Fn::GetAtt": ["BackupRestoreRole", "Arn"]}
+    assert outputs["BackupVaultName"]["Value"] == {"Ref": "BackupVault"}
+    assert outputs["HealthCheckId"]["Condition"] == "HasDomain"
+    assert {"HealthUrl", "HttpApiId", "KeysTableName", "JobsTableName"} <= set(outputs)
+    assert {"CriticalAlarmTopicArn", "WarningAlarmTopicArn"} <= set(outputs)
