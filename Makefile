@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit schema bench model clean infra-check infra-build \
+.PHONY: install serve test lint typecheck unit schema bench model clean infra-check infra-build fuzz \
 	scripts-check dr-drill
 
 install: $(STAMP)
@@ -32,8 +32,15 @@ unit: install
 
 test: lint typecheck unit infra-check scripts-check
 
-schema: install  ## rewrite schema/schema.graphql from the code
+# Property-based fuzzing of GraphQL over HTTP and the Lambda handler with a large budget;
+# `make test` runs the same tests with FUZZ_EXAMPLES' small default.
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -q
+
+schema: install  ## rewrite schema/schema.graphql and schema/openapi.json from the code
 	$(BIN)/aurastream schema > schema/schema.graphql
+	$(BIN)/aurastream openapi > schema/openapi.json
 
 bench: install
 	$(BIN)/python bench/core_bench.py

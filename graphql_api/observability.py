@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,33 @@ def process_age_ms(proc: str = "/proc") -> float:
     except (OSError, ValueError, IndexError):
         return (time.monotonic() - _IMPORTED) * 1_000
     return max(0.0, (uptime_seconds - started_ticks / os.sysconf("SC_CLK_TCK")) * 1_000)
+
+
+#: What is known of the request being served, for its log lines and its access log line.
+#: A dict set per request, so what the access service learns deep inside (the key id) is
+#: seen by the access log written around it.
+request_facts: ContextVar[dict[str, Any] | None] = ContextVar("request_facts", default=None)
+
+
+def note_request(**facts: Any) -> None:
+    """Add facts (e.g. `key_id`) to the current request's log lines; no-op outside one."""
+    current = request_facts.get()
+    if current is not None:
+        current.update(facts)
+
+
+class _RequestFacts(logging.Filter):
+    """Puts the request's key id on every log line written while serving it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        facts = request_facts.get()
+        if facts and "key_id" in facts and not hasattr(record, "key_id"):
+            record.key_id = facts["key_id"]
+        return True
+
+
+for _handler in logger.handlers:
+    _handler.addFilter(_RequestFacts())
 
 
 @cache

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The runbook's API key compromise response, for keys kept in DynamoDB (an HTTP API has no
-# API Gateway keys or usage plans): revoke the key, show its tenant's usage for 7 days and the
+# API Gateway keys or usage plans): revoke the key, show its usage for 7 days and the
 # failed key attempts of the last 24 hours, and the auth-failure alarm's state.
 # Usage: security_incident_response.sh KEY_ID   (with or without the aura_ prefix)
 # shellcheck source-path=SCRIPTDIR
@@ -19,8 +19,8 @@ export AWS_REGION="$REGION"
 say "=== Security Incident Response ==="
 say "1. Revoking API key $KEY_ID (refused everywhere within the key cache TTL, 5 s):"
 "$AURASTREAM" keys revoke "$KEY_ID"
-say "2. The key's tenant's usage, last 7 days:"
-"$AURASTREAM" ops key-usage "$KEY_ID" --days 7
+say "2. The key's usage, last 7 days:"
+"$AURASTREAM" keys usage "$KEY_ID" --days 7
 say "3. Failed API key attempts, last 24 hours (AuraStream AuthFailures, by hour):"
 aws cloudwatch get-metric-statistics --region "$REGION" \
   --namespace AuraStream --metric-name AuthFailures \

@@ -13,8 +13,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from graphql_api.access import Scope, build_access_service, build_access_store
+from graphql_api.access import Scope
 from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+from graphql_api.bootstrap import build_access_service, build_access_store
 from graphql_api.settings import Settings
 from tests.comprehend_fake import FakeComprehend
 from tests.e2e.conftest import free_port, wait_until_up

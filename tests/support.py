@@ -13,9 +13,10 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import httpx
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from graphql_api.handler import build_handler
+from graphql_api.handler import build_lambda
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "schema" / "operations"
@@ -68,10 +69,11 @@ class AsgiTransport:
 
 
 class LambdaTransport:
-    """Invokes the Lambda handler with real-shaped API Gateway events (v1 REST or v2 HTTP API)."""
+    """Invokes the Lambda handler, decorators and all, with real-shaped API Gateway events
+    (v1 REST or v2 HTTP API)."""
 
-    def __init__(self, app: ASGIApp, version: str, base64_body: bool = False) -> None:
-        self.handler = build_handler(app)
+    def __init__(self, app: Starlette, version: str, base64_body: bool = False) -> None:
+        self.handler = build_lambda(app)
         self.version = version
         self.base64_body = base64_body
         self.name = f"lambda-{version}{'-base64' if base64_body else ''}"
@@ -80,6 +82,10 @@ class LambdaTransport:
         self.context = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
     def request(self, method, path, *, body=b"", headers=None, query=""):
+        return self.invoke(self.event(method, path, body=body, headers=headers, query=query))
+
+    def event(self, method, path, *, body=b"", headers=None, query="") -> dict[str, Any]:
+        """A real-shaped event for this request, to send as it is or to spoil first."""
         event = copy.deepcopy(self.template)
         encoded = base64.b64encode(body).decode() if self.base64_body else body.decode()
         event["body"], event["isBase64Encoded"] = encoded, self.base64_body
@@ -102,6 +108,9 @@ class LambdaTransport:
             for key, value in extra.items():
                 event["headers"][key] = value
                 event["multiValueHeaders"][key] = [value]
+        return event
+
+    def invoke(self, event: Any) -> Reply:
         response = self.handler(event, self.context)
         raw = response.get("body") or ""
         content = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()

@@ -8,9 +8,8 @@ Exit status 1 when a check breaches the runbook's threshold.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import typer
@@ -270,65 +269,6 @@ def clear_cache(
         typer.echo(json.dumps({"table": targets.cache_table, "deleted": deleted}))
     else:
         console.print(f"Deleted {deleted:,} entries from {targets.cache_table}.")
-
-
-@ops_app.command("key-usage")
-def key_usage(
-    key_id: str = typer.Argument(..., help="The key id, with or without 'aura_'."),
-    days: int = typer.Option(7, min=1, max=90, help="Days of usage to show."),
-    as_json: bool = JsonOption,
-) -> None:
-    """A key's status and its tenant's usage by day (the store the settings name)."""
-    from graphql_api.access import build_access_service, build_access_store
-    from graphql_api.access.keys import KEY_PREFIX
-    from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
-    from graphql_api.settings import Settings
-
-    settings = Settings()
-    access = build_access_service(
-        settings, build_access_store(settings), InMemoryMetrics(), SystemClock()
-    )
-    wanted = key_id.strip().removeprefix(KEY_PREFIX)
-    today = datetime.now(UTC).date()
-    try:
-        keys = asyncio.run(access.list_keys(None))
-        key = next((k for k in keys if k.prefix.removeprefix(KEY_PREFIX) == wanted), None)
-        if key is None:
-            typer.echo(f"No key {KEY_PREFIX}{wanted}.", err=True)
-            raise typer.Exit(1)
-        usage = asyncio.run(access.usage(key.tenant_id, today - timedelta(days=days - 1), today))
-    finally:
-        access.close()
-    rows = [
-        {
-            "day": day.day.isoformat(),
-            "documents": day.documents,
-            "cache_hits": day.cache_hits,
-            "billable_units": day.billable_units,
-            "estimated_cost_usd": str(day.estimated_cost_usd),
-        }
-        for day in usage
-    ]
-    summary = {
-        "key": key.prefix,
-        "tenant": key.tenant_id,
-        "status": "revoked" if key.revoked else "active",
-        "days": days,
-        "usage": rows,
-        "note": "usage is recorded per tenant and day; the tenant's other keys count too",
-    }
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
-        return
-    console.print(f"{key.prefix} (tenant {key.tenant_id}): {summary['status']}")
-    table = Table(title=f"Tenant {key.tenant_id}: usage, last {days} days", title_justify="left")
-    if rows:
-        for column in rows[0]:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*(str(v) for v in row.values()))
-    console.print(table)
-    console.print(f"- {summary['note']}")
 
 
 @ops_app.command("copy-table")

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, DocumentRequest, DocumentResult
-from graphql_api.domain.text import cache_key, normalise, text_hash
+from graphql_api.domain.text import cache_key, is_clean, normalise, text_hash
 from graphql_api.metric_names import Metric
 from graphql_api.observability import subsegment
 from graphql_api.ports import Metrics, ResultCache, SentimentEngine
 
 logger = logging.getLogger(__name__)
 
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,10 @@ class AnalysisService:
         pending: dict[str, _Pending] = {}
         normalised_texts: list[str] = []
         for index, request in enumerate(requests):
+            if not is_clean(request.text) or (request.id is not None and not is_clean(request.id)):
+                normalised_texts.append("")
+                results[index] = DocumentResult(None, None, failure=_invalid_text())
+                continue
             text = normalise(request.text)
             normalised_texts.append(text)
             failure = self._validate(text, request.language)
@@ -125,7 +129,7 @@ class AnalysisService:
                 ErrorCode.TEXT_TOO_LONG,
                 f"Text is {size} UTF-8 bytes; the limit is {self.policy.max_text_bytes}.",
             )
-        if language is not None and not _LANGUAGE_CODE.match(language):
+        if language is not None and not _LANGUAGE_CODE.fullmatch(language):
             return DocumentFailure(
                 ErrorCode.INVALID_LANGUAGE_CODE,
                 "languageCode must be an ISO 639 code such as 'en' or 'zh-TW'.",
@@ -216,6 +220,13 @@ class AnalysisService:
         except Exception:
             logger.warning("cache write failed; results were still returned", exc_info=True)
             self.metrics.increment(Metric.CACHE_ERRORS)
+
+
+def _invalid_text() -> DocumentFailure:
+    # The id is not echoed either: it may be the part that cannot be represented.
+    return DocumentFailure(
+        ErrorCode.INVALID_TEXT, "The text or id holds a NUL or an unpaired UTF-16 surrogate."
+    )
 
 
 def _engine_unavailable() -> DocumentFailure:
