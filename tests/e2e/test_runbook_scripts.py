@@ -217,3 +217,43 @@ def test_dr_drill_script_runs_against_its_own_moto():
     report = json.loads(result.stdout)
     assert report["passed"] is True
     assert [t["verified"] for t in report["tables"]] == [30, 30]
+
+
+def test_performance_test_against_the_local_server_checks_statuses_and_prints_timings(tmp_path):
+    from tests.e2e.conftest import Server
+
+    server = Server(tmp_path / "data").start()
+    try:
+        created = subprocess.run(
+            [
+                str(BIN / "aurastream"),
+                "keys",
+                "create",
+                "--tenant",
+                "perf",
+                "--scopes",
+                "analyze,jobs",
+                "--json",
+            ],
+            env={**os.environ, "AURASTREAM_DATA_DIR": str(tmp_path / "data")},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = json.loads(created.stdout)["key"]
+        result = _run(
+            "performance_test.sh",
+            "",
+            API_KEY=key,
+            AURASTREAM_BASE_URL=server.url,
+            SYNC_REQUESTS="10",
+            ASYNC_REQUESTS="3",
+            CONCURRENCY="4",
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "200 x10" in result.stdout
+    assert "202 x3" in result.stdout
+    assert "10 x 200, ms: p50" in result.stdout
+    assert "3 x 202, ms: p50" in result.stdout
