@@ -17,6 +17,7 @@ from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
 from graphql_api.adapters.memory import SystemClock
+from graphql_api.adapters.metered import CostMeteredEngine, MeteredPiiDetector
 from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.adapters.resilience import (
@@ -126,7 +127,7 @@ def bootstrap(
         access_store, metrics, clock, usage_retention_days=settings.usage_retention_days
     )
     jobs = _build_jobs(settings, aws, analysis, metering, clock, metrics, job_store, blobs, runner)
-    pii = _build_pii(settings, aws)
+    pii = _build_pii(settings, aws, metrics)
     probes = _probes(settings, aws, analysis, jobs.store, access)
     if not settings.enabled:
         probes["maintenance"] = ComponentProbe(_maintenance, HealthStatus.UNHEALTHY)
@@ -256,11 +257,14 @@ def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> Sent
     budget = settings.comprehend_budget_seconds
     # The engine retries within its deadline itself: each client makes one attempt with a
     # read timeout the engine picks from the budget left.
-    comprehend = ComprehendEngine(
-        lambda read_timeout: aws.get("comprehend", read_timeout=read_timeout, max_attempts=1),
-        budget,
-        max_workers=settings.aws_max_pool_connections,
-        max_attempts=settings.aws_max_attempts,
+    comprehend = CostMeteredEngine(
+        ComprehendEngine(
+            lambda read_timeout: aws.get("comprehend", read_timeout=read_timeout, max_attempts=1),
+            budget,
+            max_workers=settings.aws_max_pool_connections,
+            max_attempts=settings.aws_max_attempts,
+        ),
+        metrics,
     )
     breaker = Breaker(
         "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
@@ -294,17 +298,18 @@ def _build_cache(
     return TieredResultCache(guarded, clock, settings.lru_max_entries, metrics)
 
 
-def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
+def _build_pii(settings: Settings, aws: AwsClients, metrics: Metrics) -> PiiDetector:
     local = LocalPiiDetector()
     if settings.pii_detector != "comprehend":
-        return local
+        return MeteredPiiDetector(local, metrics, priced=False)
     budget = settings.comprehend_budget_seconds
     # One attempt per call: an abandoned call ends within its read timeout, never retrying.
-    return ComprehendPiiDetector(
+    comprehend = ComprehendPiiDetector(
         lambda: aws.get("comprehend", read_timeout=budget, max_attempts=1),
         fallback=local,
         budget_seconds=budget,
     )
+    return MeteredPiiDetector(comprehend, metrics, priced=True)
 
 
 def _policy(settings: Settings) -> AnalysisPolicy:

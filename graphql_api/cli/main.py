@@ -31,6 +31,7 @@ from graphql_api.cli.client import (
     AuraStreamClient,
 )
 from graphql_api.cli.keys import app as keys_app
+from graphql_api.ops.cli import ops_app
 
 app = typer.Typer(help="AuraStream sentiment analysis.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Submit, follow and list batch jobs.", no_args_is_help=True)
@@ -40,6 +41,7 @@ cache_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(cache_app, name="cache")
+app.add_typer(ops_app, name="ops")
 console = Console()
 errors = Console(stderr=True)
 

@@ -18,6 +18,7 @@ from graphql_api.domain.deadline import engine_deadline
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, DocumentRequest, DocumentResult
 from graphql_api.domain.text import cache_key, is_clean, normalise, text_hash
+from graphql_api.metric_names import Metric
 from graphql_api.observability import subsegment
 from graphql_api.ports import Metrics, ResultCache, SentimentEngine
 
@@ -123,7 +124,7 @@ class AnalysisService:
                     cached=item.cached,
                     normalised_text=normalised_texts[index],
                 )
-        self.metrics.increment("DocumentsAnalyzed", len(requests))
+        self.metrics.increment(Metric.DOCUMENTS_ANALYZED, len(requests))
         return [result for result in results if result is not None]
 
     def _validate(self, text: str, language: str | None) -> DocumentFailure | None:
@@ -151,13 +152,13 @@ class AnalysisService:
         except Exception:
             # A failing cache never fails a request: treat everything as a miss.
             logger.warning("cache read failed; bypassing the cache", exc_info=True)
-            self.metrics.increment("CacheErrors")
+            self.metrics.increment(Metric.CACHE_ERRORS)
             hits = {}
         for key, analysis in hits.items():
             item = pending[key]
             item.outcome, item.cached = analysis, True
-        self.metrics.increment("CacheHit", len(hits))
-        self.metrics.increment("CacheMiss", len(pending) - len(hits))
+        self.metrics.increment(Metric.CACHE_HIT, len(hits))
+        self.metrics.increment(Metric.CACHE_MISS, len(pending) - len(hits))
 
     async def _run_engine(self, items: list[_Pending]) -> None:
         undetected = [item for item in items if item.requested_language is None]
@@ -166,7 +167,7 @@ class AnalysisService:
                 languages = await self._detect([item.text for item in undetected])
             except Exception:
                 logger.exception("language detection failed")
-                self.metrics.increment("EngineErrors")
+                self.metrics.increment(Metric.ENGINE_ERRORS)
                 for item in undetected:
                     item.outcome = _engine_unavailable()
                 items = [item for item in items if item.outcome is None]
@@ -203,11 +204,11 @@ class AnalysisService:
                 outcomes = await self.engine.analyze_batch([item.text for item in chunk], language)
         except Exception:
             logger.exception("engine batch failed")
-            self.metrics.increment("EngineErrors")
+            self.metrics.increment(Metric.ENGINE_ERRORS)
             outcomes = [_engine_unavailable()] * len(chunk)
         finally:
             self.engine_batches_in_flight -= 1
-            self.metrics.observe_ms("EngineLatency", (time.perf_counter() - started) * 1_000)
+            self.metrics.observe_ms(Metric.ENGINE_LATENCY, (time.perf_counter() - started) * 1_000)
         for item, outcome in zip(chunk, outcomes, strict=True):
             item.outcome = outcome
 
@@ -227,7 +228,7 @@ class AnalysisService:
                 await self.cache.put_many(entries)
         except Exception:
             logger.warning("cache write failed; results were still returned", exc_info=True)
-            self.metrics.increment("CacheErrors")
+            self.metrics.increment(Metric.CACHE_ERRORS)
 
 
 def _invalid_text() -> DocumentFailure:
