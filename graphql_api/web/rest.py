@@ -27,6 +27,7 @@ from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain.errors import AuraStreamError, ErrorCode
 from graphql_api.domain.results import DocumentRequest
 from graphql_api.domain.results import DocumentResult as DomainResult
+from graphql_api.gql.types import DocumentResult
 from graphql_api.services.jobs import JobRequest
 from graphql_api.services.metered import Answer
 from graphql_api.services.privacy import PiiMode
@@ -170,41 +171,10 @@ class DocumentOut(_Model):
     def from_domain(
         cls, result: DomainResult, answer: Answer | None = None, sentences: bool = False
     ) -> DocumentOut:
-        analysis, failure = result.analysis, result.failure
-        found = answer.personal_data if answer else None
-        text = result.normalised_text
-        return cls(
-            id=result.id,
-            sentiment=analysis.sentiment.value if analysis else None,
-            scores=_scores(analysis.scores) if analysis else None,
-            language_code=analysis.language if analysis else None,
-            cached=result.cached,
-            engine=analysis.engine if analysis else None,
-            text_hash=result.text_hash,
-            degraded=analysis.degraded if analysis else False,
-            error=DocumentError(code=failure.code, message=failure.message) if failure else None,
-            pii_entities=[
-                PiiEntityOut(
-                    type=e.type, begin_offset=e.begin_offset, end_offset=e.end_offset, score=e.score
-                )
-                for e in found.entities
-            ]
-            if found
-            else None,
-            redacted_text=found.redacted_text if found else None,
-            sentences=[
-                SentenceOut(
-                    text=text[s.begin_offset : s.end_offset],
-                    begin_offset=s.begin_offset,
-                    end_offset=s.end_offset,
-                    sentiment=s.sentiment.value,
-                    scores=_scores(s.scores),
-                )
-                for s in analysis.sentences
-            ]
-            if sentences and analysis
-            else None,
-        )
+        """GraphQL's DocumentResult, field for field: one conversion serves both APIs."""
+        personal_data = answer.personal_data if answer else None
+        graphql = DocumentResult.from_domain(result, personal_data, sentences)
+        return cls.model_validate(graphql, from_attributes=True)
 
 
 class SyncResults(_Model):
@@ -261,15 +231,6 @@ class ErrorOut(_Model):
 
 class Errors(_Model):
     errors: list[ErrorOut]
-
-
-def _scores(scores: Any) -> Scores:
-    return Scores(
-        positive=scores.positive,
-        negative=scores.negative,
-        neutral=scores.neutral,
-        mixed=scores.mixed,
-    )
 
 
 Handler = Callable[[Request, Container], Awaitable[Response]]

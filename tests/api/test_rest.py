@@ -191,3 +191,16 @@ def test_the_openapi_document_is_served(api):
     document = reply.json()
     assert document["openapi"].startswith("3.1")
     assert {"/v1/analyze/sync", "/v1/analyze/async", "/v1/jobs/{job_id}"} <= set(document["paths"])
+
+
+def test_personal_data_and_sentences_come_back_as_in_graphql(api, container):
+    body = {"text": "Great food. Mail me at ana@example.com", "pii": "REDACT", "sentences": True}
+
+    result = post(api, "/v1/analyze/sync", body, key(container)).json()
+
+    assert [e["type"] for e in result["piiEntities"]] == ["EMAIL"]
+    assert result["redactedText"] == "Great food. Mail me at [EMAIL]"
+    assert result["sentences"] is None or all(
+        {"text", "beginOffset", "endOffset", "sentiment", "scores"} <= set(s)
+        for s in result["sentences"]
+    )
