@@ -7,12 +7,16 @@ answers for the engine. Prints a Markdown report; `--json` for the raw figures.
 
 from __future__ import annotations
 
+import os
+
+# The handler's warnings (each fallback) would bury the report; set before it is imported.
+os.environ.setdefault("LOG_LEVEL", "ERROR")
+
 import argparse
 import asyncio
 import contextlib
 import importlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
