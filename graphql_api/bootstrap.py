@@ -128,7 +128,7 @@ def bootstrap(
     )
     jobs = _build_jobs(settings, aws, analysis, metering, clock, metrics, job_store, blobs, runner)
     pii = _build_pii(settings, aws, metrics)
-    probes = _probes(settings, aws, analysis, jobs.store, access)
+    probes = _probes(settings, aws, analysis, jobs.store, jobs.blobs, access)
     if not settings.enabled:
         probes["maintenance"] = ComponentProbe(_maintenance, HealthStatus.UNHEALTHY)
     health = HealthService(
@@ -330,6 +330,7 @@ def _probes(
     aws: AwsClients,
     analysis: AnalysisService,
     jobs: JobStore,
+    blobs: BlobStore,
     access: AccessService,
 ) -> dict[str, ComponentProbe]:
     """Locally the local parts; on AWS the runbook's names for the same checks."""
@@ -357,7 +358,7 @@ def _probes(
             ),
             "dynamodb": ComponentProbe(_all_of(tables), HealthStatus.UNHEALTHY),
             "comprehend": engine_probe,
-            "s3": ComponentProbe(_probe_bucket(settings, aws), HealthStatus.DEGRADED),
+            "s3": ComponentProbe(_probe_blobs(blobs), HealthStatus.DEGRADED),
             "stepfunctions": ComponentProbe(
                 _probe_state_machine(settings, aws), HealthStatus.DEGRADED
             ),
@@ -456,26 +457,32 @@ def _probe_jobs(store: JobStore) -> Probe:
     return probe
 
 
-def _probe_bucket(settings: Settings, aws: AwsClients) -> Probe:
+def _probe_blobs(blobs: BlobStore) -> Probe:
     async def probe() -> tuple[HealthStatus, str]:
-        await asyncio.to_thread(aws.get("s3").head_bucket, Bucket=settings.bucket)
-        return HealthStatus.HEALTHY, f"bucket {settings.bucket} reachable"
+        # A HEAD of an object that never exists, under the prefix the role may list.
+        await blobs.exists("jobs/health-probe")
+        return HealthStatus.HEALTHY, "bucket reachable"
 
     return probe
 
 
 def _probe_state_machine(settings: Settings, aws: AwsClients) -> Probe:
     async def probe() -> tuple[HealthStatus, str]:
-        if not settings.state_machine_arn:
+        arn = settings.state_machine_arn
+        if not arn:
             return HealthStatus.DEGRADED, "no state machine configured: jobs cannot start"
-        client = aws.get("stepfunctions")
-        described = await asyncio.to_thread(
-            client.describe_state_machine, stateMachineArn=settings.state_machine_arn
-        )
-        status = described.get("status", "ACTIVE")
-        if status != "ACTIVE":
-            return HealthStatus.DEGRADED, f"state machine {status}"
-        return HealthStatus.HEALTHY, "state machine active"
+        # An execution that never exists: the function may already DescribeExecution, and
+        # "does not exist" proves the service and the state machine's name both answer.
+        execution = arn.replace(":stateMachine:", ":execution:") + ":health-probe"
+        try:
+            await asyncio.to_thread(
+                aws.get("stepfunctions").describe_execution, executionArn=execution
+            )
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code != "ExecutionDoesNotExist":
+                raise
+        return HealthStatus.HEALTHY, "Step Functions reachable"
 
     return probe
 

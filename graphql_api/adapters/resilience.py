@@ -164,8 +164,12 @@ class FallbackEngine:
         """Load the fallback's models now (language identification takes ~0.8 s, the
         model ~0.3 s), so the first request that needs them does not pay for it."""
         text = ["AuraStream warms its fallback engine up."]
-        asyncio.run(self.fallback.detect_languages(text))
-        asyncio.run(self.fallback.analyze_batch(text, "en"))
+        loop = asyncio.new_event_loop()  # a loop of its own, never the thread's current one
+        try:
+            loop.run_until_complete(self.fallback.detect_languages(text))
+            loop.run_until_complete(self.fallback.analyze_batch(text, "en"))
+        finally:
+            loop.close()
 
     def fallback_in_use(self, within_seconds: float = 5) -> bool:
         """Whether the fallback answered in the last seconds, and the primary has not

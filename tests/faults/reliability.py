@@ -7,11 +7,16 @@ answers for the engine. Prints a Markdown report; `--json` for the raw figures.
 
 from __future__ import annotations
 
+import os
+
+# The handler's warnings (each fallback) would bury the report; set before it is imported.
+os.environ.setdefault("LOG_LEVEL", "ERROR")
+
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -232,12 +237,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=60, help="requests per latency run")
     parser.add_argument("--throttled-requests", type=int, default=200, help="5 documents each")
-    parser.add_argument("--outage-seconds", type=float, default=15)
+    parser.add_argument("--outage-seconds", type=float, nargs="+", default=[5, 15, 20])
+    parser.add_argument(
+        "--only", choices=["slow", "throttling", "recovery", "health"], nargs="+", default=None
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     comprehend = FakeComprehend().start()
-    with moto_server() as moto, tempfile.TemporaryDirectory() as scratch:
+    # The handler prints its EMF metrics to stdout: send them to stderr, keep the report.
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        moto_server() as moto,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         os.environ.update(FAKE_CREDENTIALS)
         os.environ.pop("AWS_PROFILE", None)
         os.environ["AWS_ENDPOINT_URL"] = moto
@@ -253,16 +266,20 @@ def main() -> None:
         os.environ["AURASTREAM_KEYS_TABLE"] = create_keys_table(moto, "AuraStream-ApiKeys")
         api_key = _api_key()
         harness = Harness(api_key, comprehend)
-        report = {
-            "slow_comprehend": [
+        wanted = set(args.only or ["slow", "throttling", "recovery", "health"])
+        report: dict[str, Any] = {}
+        if "slow" in wanted:
+            report["slow_comprehend"] = [
                 slow_comprehend(harness, args.requests, language, threshold)
                 for threshold in ("5", "1000000")
                 for language in ("en", None)
-            ],
-            "throttling": throttled(harness, args.throttled_requests, 0.5),
-            "recovery": recovery(harness, args.outage_seconds, 0.1),
-            "health_cost": health_cost(harness, 1_000),
-        }
+            ]
+        if "throttling" in wanted:
+            report["throttling"] = throttled(harness, args.throttled_requests, 0.5)
+        if "recovery" in wanted:
+            report["recovery"] = [recovery(harness, s, 0.1) for s in args.outage_seconds]
+        if "health" in wanted:
+            report["health_cost"] = health_cost(harness, 1_000)
     comprehend.stop()
     if args.json:
         print(json.dumps(report, indent=2))
@@ -286,39 +303,50 @@ def _api_key() -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = [
-        "| languageCode | breaker | requests | p50 ms | p99 ms | max ms | degraded | failed |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in report["slow_comprehend"]:
-        breaker = "on (5)" if row["breaker_threshold"] == "5" else "never opens"
-        cells = [
-            row["languageCode"],
-            breaker,
-            row["requests"],
-            row["p50_ms"],
-            row["p99_ms"],
-            row["max_ms"],
-            row["documents_degraded"],
-            row["documents_failed"],
+    lines: list[str] = []
+    if "slow_comprehend" in report:
+        lines += [
+            "| languageCode | breaker | requests | p50 ms | p99 ms | max ms | degraded | failed |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
-    t, r, h = report["throttling"], report["recovery"], report["health_cost"]
-    lines += [
-        "",
-        f"50% throttling: {t['documents']} documents, {t['answered_by_comprehend']} answered "
-        f"by Comprehend ({t['share_by_comprehend']:.1%}), {t['degraded']} degraded, "
-        f"{t['failed']} failed; {t['throttled_calls']} calls throttled; "
-        f"p99 {t['p99_ms']} ms; breaker {t['breaker_at_end']}.",
-        "",
-        f"Recovery after a {r['outage_seconds']:g} s outage (traffic every "
-        f"{r['traffic_interval_seconds']} s): answers from Comprehend again after "
-        f"{r['answers_recovered_after_s']} s, health healthy after "
-        f"{r['health_recovered_after_s']} s (during the outage: {r['health_during_outage']}).",
-        "",
-        f"Health cost: {h['health_requests']} GET /v1/health in {h['seconds']} s cost "
-        f"{h['comprehend_calls']} Comprehend call(s).",
-    ]
+        for row in report["slow_comprehend"]:
+            breaker = "on (5)" if row["breaker_threshold"] == "5" else "never opens"
+            cells = [
+                row["languageCode"],
+                breaker,
+                row["requests"],
+                row["p50_ms"],
+                row["p99_ms"],
+                row["max_ms"],
+                row["documents_degraded"],
+                row["documents_failed"],
+            ]
+            lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+        lines.append("")
+    if "throttling" in report:
+        t = report["throttling"]
+        lines += [
+            f"50% throttling: {t['documents']} documents, {t['answered_by_comprehend']} answered "
+            f"by Comprehend ({t['share_by_comprehend']:.1%}), {t['degraded']} degraded, "
+            f"{t['failed']} failed; {t['throttled_calls']} calls throttled; "
+            f"p99 {t['p99_ms']} ms; breaker {t['breaker_at_end']}.",
+            "",
+        ]
+    for r in report.get("recovery", []):
+        lines += [
+            f"Recovery after a {r['outage_seconds']:g} s outage (traffic every "
+            f"{r['traffic_interval_seconds']} s): answers from Comprehend again after "
+            f"{r['answers_recovered_after_s']} s, health healthy after "
+            f"{r['health_recovered_after_s']} s (during the outage: "
+            f"{r['health_during_outage']}).",
+            "",
+        ]
+    if "health_cost" in report:
+        h = report["health_cost"]
+        lines.append(
+            f"Health cost: {h['health_requests']} GET /v1/health in {h['seconds']} s cost "
+            f"{h['comprehend_calls']} Comprehend call(s)."
+        )
     return "\n".join(lines)
 
 
