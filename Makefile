@@ -36,7 +36,7 @@ test: lint typecheck unit infra-check scripts-check
 # `make test` runs the same tests with FUZZ_EXAMPLES' small default.
 FUZZ_EXAMPLES ?= 5000
 fuzz: install
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -q
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz tests/api/test_rest_contract.py -q
 
 schema: install  ## rewrite schema/schema.graphql and schema/openapi.json from the code
 	$(BIN)/aurastream schema > schema/schema.graphql
