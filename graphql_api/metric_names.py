@@ -28,6 +28,8 @@ class Metric(StrEnum):
     ENGINE_ERRORS = "EngineErrors"
     ENGINE_FALLBACK = "EngineFallback"
     CIRCUIT_OPEN = "CircuitOpen"
+    #: Comprehend calls throttled (retried within the request's budget; never an outage).
+    ENGINE_THROTTLED = "EngineThrottled"
     #: Calls to Comprehend (each a batch), read against its request quota.
     COMPREHEND_CALLS = "ComprehendCalls"
     #: Estimated Comprehend spend in micro-USD; Sum over DocumentsAnalyzed is cost per analysis.
@@ -40,6 +42,8 @@ class Metric(StrEnum):
     AUTH_FAILURES = "AuthFailures"
     RATE_LIMITED = "RateLimited"
     QUOTA_EXCEEDED = "QuotaExceeded"
+    #: Usage counters that could not be written (the request was still answered).
+    METERING_ERRORS = "MeteringErrors"
     # jobs
     JOBS_SUBMITTED = "JobsSubmitted"
     JOBS_SUCCEEDED = "JobsSucceeded"
@@ -49,6 +53,10 @@ class Metric(StrEnum):
     COLD_START = "ColdStart"
     #: Process start to the end of the first invocation: what the first caller waited.
     COLD_START_DURATION = "ColdStartDuration"
+    #: Lambda events that are not API Gateway requests (answered as a no-op), and malformed
+    #: API Gateway events (answered 400 MALFORMED_EVENT).
+    EVENTS_IGNORED = "EventsIgnored"
+    EVENTS_MALFORMED = "EventsMalformed"
     # the scheduled health probe
     HEALTH_CHECK_FAILED = "HealthCheckFailed"
     HEALTH_CHECK_LATENCY = "HealthCheckLatency"

@@ -17,6 +17,7 @@ from graphql_api.access.ports import MeteringStore
 from graphql_api.access.service import guarded
 from graphql_api.access.usage import Usage, metered
 from graphql_api.domain.results import DocumentResult
+from graphql_api.metric_names import Metric
 from graphql_api.ports import Clock, Metrics
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Metering:
             self.store.add_documents(key_id, utc_day(now), count, quota, expires_at)
         )
         if not outcome.admitted:
-            self.metrics.increment("QuotaExceeded")
+            self.metrics.increment(Metric.QUOTA_EXCEEDED)
             raise RateLimited(
                 f"Daily quota of {quota} documents exceeded ({outcome.used} used today, "
                 f"{count} requested).",
@@ -77,7 +78,7 @@ class Metering:
     async def record(self, tenant_id: str, key_id: str | None, usage: Usage) -> None:
         """Add to the tenant's counters for today, and to the key's when there is one."""
         if usage.billable_units:
-            self.metrics.increment("BillableUnits", usage.billable_units)
+            self.metrics.increment(Metric.BILLABLE_UNITS, usage.billable_units)
         if not usage:
             return
         day = utc_day(self.clock.now())
@@ -88,7 +89,7 @@ class Metering:
             # The documents are analysed and the caller should have them: a counter that
             # cannot be written is logged and counted for the operators, never a failed
             # request. (The quota, checked before any work, fails closed instead.)
-            self.metrics.increment("MeteringErrors")
+            self.metrics.increment(Metric.METERING_ERRORS)
             logger.error(
                 "usage not recorded",
                 extra={"tenant_id": tenant_id, "key_id": key_id, "documents": usage.documents,

@@ -39,6 +39,7 @@ from graphql_api.access.model import (
 )
 from graphql_api.access.usage import DEFAULT_PRICE_PER_UNIT, UsageDay
 from graphql_api.domain.errors import NotFound
+from graphql_api.metric_names import Metric
 from graphql_api.observability import note_request
 from graphql_api.ports import Clock, Metrics
 
@@ -181,7 +182,7 @@ class AccessService:
             )
         )
         if wait > 0:
-            self.metrics.increment("RateLimited")
+            self.metrics.increment(Metric.RATE_LIMITED)
             raise RateLimited(
                 f"Rate limit of {limits.rate_per_second:g} requests per second "
                 f"(burst {limits.burst}) exceeded.",
@@ -232,7 +233,7 @@ class AccessService:
     def _failed(self, reason: str, key_id: str | None) -> None:
         # Never the key itself: at most its public id.
         note_request(key_id=f"{KEY_PREFIX}{key_id}" if key_id else None)
-        self.metrics.increment("AuthFailures")
+        self.metrics.increment(Metric.AUTH_FAILURES)
         logger.warning(
             "authentication failed: %s (key id %s)",
             reason,

@@ -34,6 +34,7 @@ from graphql_api.domain.jobs import (
 )
 from graphql_api.domain.results import DocumentFailure, DocumentRequest, DocumentResult
 from graphql_api.domain.text import is_clean
+from graphql_api.metric_names import Metric
 from graphql_api.observability import subsegment
 from graphql_api.ports import BlobStore, Clock, JobRunner, JobStore, Metrics
 from graphql_api.services.analysis import AnalysisService
@@ -115,7 +116,7 @@ class JobService:
             with subsegment("jobs.store.create"):
                 stored = await self.store.create(job)
             if stored.id == job.id:
-                self.metrics.increment("JobsSubmitted")
+                self.metrics.increment(Metric.JOBS_SUBMITTED)
                 if inline:
                     await self.blobs.put(input_key(job.id), body)
         else:
@@ -344,9 +345,11 @@ class JobService:
             error=error,
             output_key=output_key(job.id) if results else None,
         )
-        self.metrics.increment("JobsSucceeded" if status is JobStatus.SUCCEEDED else "JobsFailed")
+        self.metrics.increment(
+            Metric.JOBS_SUCCEEDED if status is JobStatus.SUCCEEDED else Metric.JOBS_FAILED
+        )
         if done.duration_seconds is not None:
-            self.metrics.observe_ms("JobDuration", done.duration_seconds * 1_000)
+            self.metrics.observe_ms(Metric.JOB_DURATION, done.duration_seconds * 1_000)
         return done
 
     async def resume_unfinished(self) -> list[str]:
