@@ -56,12 +56,26 @@ class MeteredAnalysis:
         await self.metering.admit(principal, len(requests))
         results = list(await (pipeline or self.analysis.analyze)(requests))
         await self.metering.record_results(principal, results)
-        languages = [
-            r.analysis.language if r.analysis else (q.language or "en")
-            for q, r in zip(requests, results, strict=True)
-        ]
-        findings = await find_personal_data(self.pii, [q.text for q in requests], languages, pii)
+        findings = await self._personal_data(requests, results, pii)
         return [Answer(r, f) for r, f in zip(results, findings, strict=True)]
+
+    async def _personal_data(
+        self, requests: list[DocumentRequest], results: list[DocumentResult], mode: PiiMode
+    ) -> list[PiiFindings | None]:
+        """Findings for each document that was analysed or may be retried; one whose input
+        was refused (empty, too long, invalid text) is not scanned."""
+        scanned = [
+            index
+            for index, result in enumerate(results)
+            if result.failure is None or result.failure.retryable
+        ]
+        languages = [_language(requests[i], results[i]) for i in scanned]
+        texts = [requests[i].text for i in scanned]
+        found = await find_personal_data(self.pii, texts, languages, mode)
+        findings: list[PiiFindings | None] = [None] * len(requests)
+        for index, item in zip(scanned, found, strict=True):
+            findings[index] = item
+        return findings
 
 
 def _language(request: DocumentRequest, result: DocumentResult) -> str:
