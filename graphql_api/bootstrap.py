@@ -6,17 +6,27 @@ Every collaborator can be passed in, so tests swap in fakes with one call:
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from dataclasses import dataclass
 
 from graphql_api import __version__
-from graphql_api.access import AccessService, build_access_service, build_access_store
+from graphql_api.access import AccessService, AccessStore, Limits, Metering
 from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
 from graphql_api.adapters.memory import SystemClock
+from graphql_api.adapters.metered import CostMeteredEngine, MeteredPiiDetector
 from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
 from graphql_api.adapters.recent_metrics import RecentMetrics
-from graphql_api.adapters.resilience import Breaker, FallbackEngine, GuardedCache
+from graphql_api.adapters.resilience import (
+    CLOSED,
+    HALF_OPENED,
+    Breaker,
+    FallbackEngine,
+    GuardedCache,
+)
 from graphql_api.adapters.tiered_cache import TieredResultCache
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentFailure
@@ -33,8 +43,15 @@ from graphql_api.ports import (
 from graphql_api.privacy import ComprehendPiiDetector, LocalPiiDetector, PiiDetector
 from graphql_api.services.analysis import AnalysisPolicy, AnalysisService
 from graphql_api.services.cache import CacheOperations
-from graphql_api.services.health import ComponentProbe, HealthService, HealthStatus, Probe
+from graphql_api.services.health import (
+    ComponentProbe,
+    HealthService,
+    HealthStatus,
+    LiveCheck,
+    Probe,
+)
 from graphql_api.services.jobs import JobService
+from graphql_api.services.metered import MeteredAnalysis
 from graphql_api.settings import Settings
 
 HEALTH_PROBE_TEXT = "AuraStream health check: everything works well."
@@ -51,6 +68,9 @@ class Container:
     aws: AwsClients
     jobs: JobService
     access: AccessService
+    metering: Metering
+    #: The analyze use case of every entry point: limits, quota, pipeline, usage.
+    documents: MeteredAnalysis
     pii: PiiDetector
     cache_operations: CacheOperations
     #: The sinks behind `metrics` that entry points read: /metrics locally, EMF on Lambda.
@@ -80,7 +100,7 @@ def bootstrap(
     job_store: JobStore | None = None,
     blobs: BlobStore | None = None,
     runner: JobRunner | None = None,
-    access: AccessService | None = None,
+    access_store: AccessStore | None = None,
 ) -> Container:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -101,14 +121,23 @@ def bootstrap(
     if cache is None and settings.cache_enabled:
         cache = _build_cache(settings, aws, clock, metrics)
     analysis = AnalysisService(engine, cache, metrics, _policy(settings))
-    jobs = _build_jobs(settings, aws, analysis, clock, metrics, job_store, blobs, runner)
-    access = access or build_access_service(
-        settings, build_access_store(settings, dynamodb=lambda: aws.get("dynamodb")), metrics, clock
+    access_store = access_store or build_access_store(settings, aws)
+    access = build_access_service(settings, access_store, metrics, clock)
+    metering = Metering(
+        access_store, metrics, clock, usage_retention_days=settings.usage_retention_days
     )
-    probes = _probes(engine, cache)
-    if settings.auth_enforced:  # no key store, no authenticated request
-        probes["keys"] = ComponentProbe(_probe_keys(access), HealthStatus.UNHEALTHY)
-    health = HealthService(probes, __version__, timeout_seconds=settings.health_timeout_seconds)
+    jobs = _build_jobs(settings, aws, analysis, metering, clock, metrics, job_store, blobs, runner)
+    pii = _build_pii(settings, aws, metrics)
+    probes = _probes(settings, aws, analysis, jobs.store, jobs.blobs, access)
+    if not settings.enabled:
+        probes["maintenance"] = ComponentProbe(_maintenance, HealthStatus.UNHEALTHY)
+    health = HealthService(
+        probes,
+        __version__,
+        timeout_seconds=settings.health_timeout_seconds,
+        ttl_seconds=settings.health_cache_seconds,
+        failure_ttl_seconds=settings.health_failure_cache_seconds,
+    )
     return Container(
         settings,
         engine,
@@ -119,7 +148,9 @@ def bootstrap(
         aws,
         jobs,
         access,
-        _build_pii(settings, aws),
+        metering,
+        MeteredAnalysis(analysis, metering, pii, settings.max_documents_per_request),
+        pii,
         CacheOperations(cache, metrics.counters),
         prometheus,
         emf,
@@ -127,10 +158,44 @@ def bootstrap(
     )
 
 
+def build_access_store(settings: Settings, aws: AwsClients | None = None) -> AccessStore:
+    """The key store for `settings.backend`: the `keys_table` DynamoDB table on AWS, else
+    an SQLite file under the data directory."""
+    if settings.backend == "aws":
+        from graphql_api.access.dynamodb_store import DynamoDBAccessStore
+
+        clients = aws or AwsClients(settings)
+        return DynamoDBAccessStore(settings.keys_table, lambda: clients.get("dynamodb"))
+    from graphql_api.access.sqlite_store import SqliteAccessStore
+
+    return SqliteAccessStore(settings.keys_path)
+
+
+def build_access_service(
+    settings: Settings, store: AccessStore, metrics: Metrics, clock: Clock
+) -> AccessService:
+    """The service with the key cache, default limits, price and switches from `settings`."""
+    return AccessService(
+        store,
+        metrics,
+        clock,
+        enforced=settings.auth_enforced,
+        enabled=settings.enabled,
+        key_cache_ttl_seconds=settings.key_cache_ttl_seconds,
+        default_limits=Limits(
+            rate_per_second=settings.default_rate_per_second,
+            burst=settings.default_burst,
+            daily_document_quota=settings.default_daily_document_quota,
+        ),
+        price_per_unit=settings.comprehend_price_per_unit,
+    )
+
+
 def _build_jobs(
     settings: Settings,
     aws: AwsClients,
     analysis: AnalysisService,
+    metering: Metering,
     clock: Clock,
     metrics: Metrics,
     store: JobStore | None,
@@ -156,11 +221,18 @@ def _build_jobs(
         from graphql_api.adapters.local.sqlite_jobs import SqliteJobStore
 
         store = store or SqliteJobStore(settings.jobs_path)
-        blobs = blobs or FileBlobStore(settings.blobs_dir, settings.data_dir)
+        blobs = blobs or FileBlobStore(settings.blobs_dir, settings.inbox_dir)
         if runner is None:
             runner = local_runner = LocalJobRunner(settings.local_job_concurrency)
     service = JobService(
-        store, blobs, runner, analysis, clock, metrics, max_text_bytes=settings.max_text_bytes
+        store,
+        blobs,
+        runner,
+        analysis,
+        metering,
+        clock,
+        metrics,
+        max_text_bytes=settings.max_text_bytes,
     )
     if local_runner is not None:
         local_runner.bind(service.run)
@@ -183,11 +255,26 @@ def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> Sent
     from graphql_api.adapters.aws.comprehend_engine import ComprehendEngine
 
     budget = settings.comprehend_budget_seconds
-    comprehend = ComprehendEngine(lambda: aws.get("comprehend", read_timeout=budget), budget)
+    # The engine retries within its deadline itself: each client makes one attempt with a
+    # read timeout the engine picks from the budget left.
+    comprehend = CostMeteredEngine(
+        ComprehendEngine(
+            lambda read_timeout: aws.get("comprehend", read_timeout=read_timeout, max_attempts=1),
+            budget,
+            max_workers=settings.aws_max_pool_connections,
+            max_attempts=settings.aws_max_attempts,
+        ),
+        metrics,
+    )
     breaker = Breaker(
         "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
     )
-    return FallbackEngine(comprehend, local, breaker, metrics)
+    engine = FallbackEngine(comprehend, local, breaker, metrics)
+    if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
+        # Off the init path: a new container answers at once, and its first degraded
+        # answer (a slow Comprehend, say) does not wait a second for the models to load.
+        threading.Thread(target=engine.warm, name="aurastream-warm", daemon=True).start()
+    return engine
 
 
 def _build_cache(
@@ -202,18 +289,27 @@ def _build_cache(
         from graphql_api.adapters.local.sqlite_cache import SqliteResultCache
 
         store = SqliteResultCache(settings.cache_path, clock)
-    breaker = Breaker("cache", settings.cache_failure_threshold, settings.cache_recovery_seconds)
-    return TieredResultCache(GuardedCache(store, breaker), clock, settings.lru_max_entries, metrics)
+    threshold, recovery = settings.cache_failure_threshold, settings.cache_recovery_seconds
+    guarded = GuardedCache(
+        store,
+        reads=Breaker("cache-reads", threshold, recovery),
+        writes=Breaker("cache-writes", threshold, recovery),
+    )
+    return TieredResultCache(guarded, clock, settings.lru_max_entries, metrics)
 
 
-def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
+def _build_pii(settings: Settings, aws: AwsClients, metrics: Metrics) -> PiiDetector:
     local = LocalPiiDetector()
     if settings.pii_detector != "comprehend":
-        return local
+        return MeteredPiiDetector(local, metrics, priced=False)
     budget = settings.comprehend_budget_seconds
-    return ComprehendPiiDetector(
-        lambda: aws.get("comprehend", read_timeout=budget), fallback=local, budget_seconds=budget
+    # One attempt per call: an abandoned call ends within its read timeout, never retrying.
+    comprehend = ComprehendPiiDetector(
+        lambda: aws.get("comprehend", read_timeout=budget, max_attempts=1),
+        fallback=local,
+        budget_seconds=budget,
     )
+    return MeteredPiiDetector(comprehend, metrics, priced=True)
 
 
 def _policy(settings: Settings) -> AnalysisPolicy:
@@ -223,37 +319,201 @@ def _policy(settings: Settings) -> AnalysisPolicy:
         ttl_medium_seconds=settings.cache_ttl_medium_seconds,
         ttl_long_seconds=settings.cache_ttl_long_seconds,
         degraded_ttl_seconds=settings.degraded_cache_ttl_seconds,
+        engine_budget_seconds=(
+            settings.comprehend_budget_seconds if settings.primary_engine == "comprehend" else None
+        ),
     )
 
 
-def _probes(engine: SentimentEngine, cache: ResultCache | None) -> dict[str, ComponentProbe]:
-    async def probe_engine() -> tuple[HealthStatus, str]:
-        (outcome,) = await engine.analyze_batch([HEALTH_PROBE_TEXT], "en")
-        if isinstance(engine, FallbackEngine) and (
-            engine.breaker.state != "closed" or engine.fallback_in_use()
-        ):
+def _probes(
+    settings: Settings,
+    aws: AwsClients,
+    analysis: AnalysisService,
+    jobs: JobStore,
+    blobs: BlobStore,
+    access: AccessService,
+) -> dict[str, ComponentProbe]:
+    """Locally the local parts; on AWS the runbook's names for the same checks."""
+    engine, cache = analysis.engine, analysis.cache
+    engine_probe = ComponentProbe(
+        _probe_engine(analysis), HealthStatus.UNHEALTHY, live=_engine_circuit(engine)
+    )
+    cache_probe = (
+        ComponentProbe(_probe_cache(cache), HealthStatus.DEGRADED, live=_cache_circuits(cache))
+        if cache is not None
+        else None
+    )
+    jobs_probe = ComponentProbe(_probe_jobs(jobs), HealthStatus.DEGRADED)
+    keys_probe = ComponentProbe(_probe_keys(access), HealthStatus.UNHEALTHY)
+    if settings.backend == "aws":
+        tables = {"keys": keys_probe, "jobs": jobs_probe}
+        if cache_probe is not None:
+            tables["cache"] = cache_probe
+        return {
+            # A report that reached the caller went through both.
+            "api_gateway": _always("requests reach the function"),
+            "lambda": _always(
+                f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'function')} "
+                f"version {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION', '$LATEST')}"
+            ),
+            "dynamodb": ComponentProbe(_all_of(tables), HealthStatus.UNHEALTHY),
+            "comprehend": engine_probe,
+            "s3": ComponentProbe(_probe_blobs(blobs), HealthStatus.DEGRADED),
+            "stepfunctions": ComponentProbe(
+                _probe_state_machine(settings, aws), HealthStatus.DEGRADED
+            ),
+        }
+    probes = {"engine": engine_probe, "jobs": jobs_probe}
+    if cache_probe is not None:
+        probes["cache"] = cache_probe
+    if settings.auth_enforced:  # no key store, no authenticated request
+        probes["keys"] = keys_probe
+    return probes
+
+
+def _engine_circuit(engine: SentimentEngine) -> LiveCheck:
+    """While the breaker is open, or the fallback answered moments ago, the service is
+    degraded: known for free, and no probe goes to a dependency the breaker shields. Once
+    half-open, the health probe may be the one call that closes it (with no traffic,
+    nothing else would)."""
+
+    def live() -> tuple[HealthStatus, str] | None:
+        if not isinstance(engine, FallbackEngine):
+            return None
+        state = engine.breaker.state
+        if state == HALF_OPENED:
+            return None  # the probe may be the one call that closes the circuit
+        if state != CLOSED:
             return HealthStatus.DEGRADED, (
-                f"{engine.primary.identity} circuit {engine.breaker.state}; "
+                f"{engine.primary.identity} circuit {state}; "
                 f"{engine.fallback.identity} is answering"
             )
+        if engine.fallback_in_use():
+            return HealthStatus.DEGRADED, (
+                f"{engine.fallback.identity} answered some documents in the last seconds"
+            )
+        return None
+
+    return live
+
+
+def _probe_engine(analysis: AnalysisService) -> Probe:
+    engine = analysis.engine
+
+    async def probe() -> tuple[HealthStatus, str]:
+        if analysis.engine_batches_in_flight:
+            # Busy with real work (a big job, say): that is an answer, and a probe would
+            # only queue behind it.
+            return HealthStatus.HEALTHY, (
+                f"{engine.identity} busy with {analysis.engine_batches_in_flight} batch(es)"
+            )
+        (outcome,) = await engine.analyze_batch([HEALTH_PROBE_TEXT], "en")
         if isinstance(outcome, DocumentFailure):
             if outcome.code == ErrorCode.UNSUPPORTED_LANGUAGE:
                 return HealthStatus.HEALTHY, f"{engine.identity} is up (English unsupported)"
             return HealthStatus.UNHEALTHY, f"{engine.identity}: {outcome.code}"
+        if outcome.degraded:
+            circuit = (
+                f" (circuit {engine.breaker.state})" if isinstance(engine, FallbackEngine) else ""
+            )
+            return (
+                HealthStatus.DEGRADED,
+                f"{engine.identity} failed{circuit}; {outcome.engine} answered",
+            )
         return HealthStatus.HEALTHY, f"{engine.identity} answered {outcome.sentiment.value}"
 
-    probes = {"engine": ComponentProbe(probe_engine, HealthStatus.UNHEALTHY)}
-    if cache is not None:
+    return probe
 
-        async def probe_cache() -> tuple[HealthStatus, str]:
-            await cache.ping()
-            guarded = _find(cache, GuardedCache)
-            if guarded is not None and guarded.breaker.state != "closed":
-                return HealthStatus.DEGRADED, f"bypassed: circuit {guarded.breaker.state}"
-            return HealthStatus.HEALTHY, f"{type(_innermost(cache)).__name__} reachable"
 
-        probes["cache"] = ComponentProbe(probe_cache, HealthStatus.DEGRADED)
-    return probes
+def _cache_circuits(cache: ResultCache | None) -> LiveCheck:
+    guarded = _find(cache, GuardedCache) if cache is not None else None
+
+    def live() -> tuple[HealthStatus, str] | None:
+        if guarded is None:
+            return None
+        tripped = [b for b in guarded.breakers if b.state != CLOSED]
+        if not tripped:
+            return None
+        return HealthStatus.DEGRADED, "bypassed: " + ", ".join(
+            f"circuit {b.name} {b.state}" for b in tripped
+        )
+
+    return live
+
+
+def _probe_cache(cache: ResultCache) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        await cache.ping()  # a read and a write
+        return HealthStatus.HEALTHY, f"{type(_innermost(cache)).__name__} reads and writes"
+
+    return probe
+
+
+def _probe_jobs(store: JobStore) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        await store.ping()
+        return HealthStatus.HEALTHY, f"{type(store).__name__} reachable"
+
+    return probe
+
+
+def _probe_blobs(blobs: BlobStore) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        # A HEAD of an object that never exists, under the prefix the role may list.
+        await blobs.exists("jobs/health-probe")
+        return HealthStatus.HEALTHY, "bucket reachable"
+
+    return probe
+
+
+def _probe_state_machine(settings: Settings, aws: AwsClients) -> Probe:
+    async def probe() -> tuple[HealthStatus, str]:
+        arn = settings.state_machine_arn
+        if not arn:
+            return HealthStatus.DEGRADED, "no state machine configured: jobs cannot start"
+        # An execution that never exists: the function may already DescribeExecution, and
+        # "does not exist" proves the service and the state machine's name both answer.
+        execution = arn.replace(":stateMachine:", ":execution:") + ":health-probe"
+        try:
+            await asyncio.to_thread(
+                aws.get("stepfunctions").describe_execution, executionArn=execution
+            )
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code != "ExecutionDoesNotExist":
+                raise
+        return HealthStatus.HEALTHY, "Step Functions reachable"
+
+    return probe
+
+
+def _all_of(parts: dict[str, ComponentProbe]) -> Probe:
+    """One component backed by several stores (DynamoDB's tables): the worst of them."""
+
+    async def probe() -> tuple[HealthStatus, str]:
+        async def one(name: str, part: ComponentProbe) -> tuple[HealthStatus, str]:
+            verdict = part.live() if part.live is not None else None
+            if verdict is not None:
+                return verdict[0], f"{name}: {verdict[1]}"
+            try:
+                status, detail = await part.probe()
+            except Exception as error:
+                return part.failure_status, f"{name}: {type(error).__name__}: {error}"[:200]
+            return status, f"{name}: {detail}"
+
+        results = await asyncio.gather(*(one(name, part) for name, part in parts.items()))
+        severity = list(HealthStatus)
+        worst = max((status for status, _ in results), key=severity.index)
+        return worst, "; ".join(detail for _, detail in results)
+
+    return probe
+
+
+def _always(detail: str) -> ComponentProbe:
+    async def probe() -> tuple[HealthStatus, str]:
+        return HealthStatus.HEALTHY, detail
+
+    return ComponentProbe(probe, HealthStatus.UNHEALTHY)
 
 
 def _find(cache: ResultCache, kind: type[GuardedCache]) -> GuardedCache | None:
@@ -270,6 +530,10 @@ def _innermost(cache: ResultCache) -> object:
     while getattr(layer, "store", None) is not None:
         layer = layer.store  # type: ignore[attr-defined]
     return layer
+
+
+async def _maintenance() -> tuple[HealthStatus, str]:
+    return HealthStatus.UNHEALTHY, "disabled by the operators (AURASTREAM_ENABLED=false)"
 
 
 def _probe_keys(access: AccessService) -> Probe:

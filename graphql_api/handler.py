@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from graphql_api.app import create_app
 from graphql_api.lambda_events import EventGuard
 from graphql_api.observability import lambda_entry
+from graphql_api.settings import Settings
 
 
 class StripStagePrefix:
@@ -41,5 +42,8 @@ def build_lambda(app: Starlette) -> Any:
 
 
 # Built once per container at init; adapters connect lazily on first use, never at import.
-app = create_app()
+# Settings refuse to start a Lambda without its AWS backend spelled out (fail closed).
+settings = Settings()
+settings.require_state_machine()
+app = create_app(settings)
 handler = build_lambda(app)

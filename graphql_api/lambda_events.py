@@ -149,8 +149,9 @@ def _kind(event: Any) -> str:
 
 
 def _bad_event(event: dict[str, Any], problem: str) -> dict[str, Any]:
-    message = f"The API Gateway event is malformed: {problem}"
-    return _response(event, 400, ErrorCode.MALFORMED_EVENT, message)
+    return _response(
+        event, 400, ErrorCode.MALFORMED_EVENT, f"The API Gateway event is malformed: {problem}"
+    )
 
 
 def _response(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:

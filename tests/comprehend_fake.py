@@ -7,6 +7,8 @@ so the production adapter runs unchanged through botocore against it.
 from __future__ import annotations
 
 import json
+import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -21,18 +23,41 @@ class ComprehendBehaviour:
 
     throttle_next: int = 0  # answer this many calls with ThrottlingException
     outage: bool = False  # answer every call with InternalServerException (HTTP 500)
-    delay_seconds: float = 0.0
+    delay_seconds: float = 0.0  # latency of every call
     #: Texts that get a per-item error the first time they are seen (code per text).
     item_errors_once: dict[str, str] = field(default_factory=dict)
     #: Texts that always get a per-item error.
     item_errors: dict[str, str] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)
+    #: Faults by rate, spread evenly rather than drawn at random so runs are reproducible
+    #: whatever the order of concurrent calls: 0.5 throttles every second call.
+    throttle_rate: float = 0.0
+    #: With a seed, throttles are drawn at random (seeded) at `throttle_rate` instead.
+    throttle_seed: int | None = None
+    #: The share of items (of both batch operations) answered with `item_error_code`.
+    item_error_rate: float = 0.0
+    item_error_code: str = "INTERNAL_SERVER_ERROR"
+    #: Texts whose language detection gets a per-item error, always or the first time.
+    detection_errors: dict[str, str] = field(default_factory=dict)
+    detection_errors_once: dict[str, str] = field(default_factory=dict)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a deadline passed) closed the connection: not news."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeComprehend:
     def __init__(self) -> None:
         self.behaviour = ComprehendBehaviour()
         self.calls: Counter[str] = Counter()
+        self.throttled = 0
+        self._rate_counts: Counter[str] = Counter()
+        self._random: random.Random | None = None
         self.batches: list[tuple[str, list[str]]] = []
         self._lock = threading.Lock()
         fake = self
@@ -52,7 +77,7 @@ class FakeComprehend:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -68,6 +93,15 @@ class FakeComprehend:
         self.behaviour = ComprehendBehaviour()
         self.calls.clear()
         self.batches.clear()
+        self.throttled = 0
+        self._rate_counts.clear()
+        self._random = None
+
+    def _by_rate(self, name: str, rate: float) -> bool:
+        """True for an evenly spread `rate` share of the calls to this (under the lock)."""
+        count = self._rate_counts[name]
+        self._rate_counts[name] += 1
+        return int((count + 1) * rate) > int(count * rate)
 
     def handle(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         behaviour = self.behaviour
@@ -76,6 +110,13 @@ class FakeComprehend:
             throttled = behaviour.throttle_next > 0
             if throttled:
                 behaviour.throttle_next -= 1
+            elif behaviour.throttle_rate and behaviour.throttle_seed is not None:
+                if self._random is None:
+                    self._random = random.Random(behaviour.throttle_seed)
+                throttled = self._random.random() < behaviour.throttle_rate
+            elif behaviour.throttle_rate:
+                throttled = self._by_rate("throttle", behaviour.throttle_rate)
+            self.throttled += throttled
         if behaviour.delay_seconds:
             time.sleep(behaviour.delay_seconds)
         if throttled:
@@ -85,20 +126,39 @@ class FakeComprehend:
         texts: list[str] = body.get("TextList", [])
         self.batches.append((operation, texts))
         if operation == "BatchDetectDominantLanguage":
-            return 200, {
-                "ResultList": [self._language(i, t) for i, t in enumerate(texts)],
-                "ErrorList": [],
-            }
+            results, errors = [], []
+            for index, text in enumerate(texts):
+                code = (
+                    behaviour.detection_errors.get(text)
+                    or behaviour.detection_errors_once.pop(text, None)
+                    or self._item_fault()
+                )
+                if code:
+                    errors.append({"Index": index, "ErrorCode": code, "ErrorMessage": code})
+                else:
+                    results.append(self._language(index, text))
+            return 200, {"ResultList": results, "ErrorList": errors}
         if operation == "BatchDetectSentiment":
             results, errors = [], []
             for index, text in enumerate(texts):
-                code = behaviour.item_errors.get(text) or behaviour.item_errors_once.pop(text, None)
+                code = (
+                    behaviour.item_errors.get(text)
+                    or behaviour.item_errors_once.pop(text, None)
+                    or self._item_fault()
+                )
                 if code:
                     errors.append({"Index": index, "ErrorCode": code, "ErrorMessage": code})
                 else:
                     results.append(self._sentiment(index, text))
             return 200, {"ResultList": results, "ErrorList": errors}
         return 400, {"__type": "InvalidRequestException", "Message": operation}
+
+    def _item_fault(self) -> str | None:
+        rate = self.behaviour.item_error_rate
+        if not rate:
+            return None
+        with self._lock:
+            return self.behaviour.item_error_code if self._by_rate("item", rate) else None
 
     def _language(self, index: int, text: str) -> dict[str, Any]:
         code = self.behaviour.languages.get(text, "en")

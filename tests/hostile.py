@@ -76,11 +76,23 @@ def fragment_bomb(levels: int = 20) -> str:
     return f"query {{ health {{ ...F0 }} }}\n{fragments}\nfragment F{levels} on Health {{ status }}"
 
 
+#: The tenants of the servers under test: the open local server's, and the keyed one's.
+TENANTS = ("local", "acme")
+
+
+def inbox(data_dir: Path, tenant: str = "local") -> Path:
+    """A tenant's inbox, where its job sources live."""
+    folder = data_dir / "inbox" / tenant
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def symlink_loop(data_dir: Path) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for name, target in (("loop-a", "loop-b"), ("loop-b", "loop-a")):
-        if not (data_dir / name).is_symlink():
-            (data_dir / name).symlink_to(data_dir / target)
+    for tenant in TENANTS:
+        folder = inbox(data_dir, tenant)
+        for name, target in (("loop-a", "loop-b"), ("loop-b", "loop-a")):
+            if not (folder / name).is_symlink():
+                (folder / name).symlink_to(folder / target)
 
 
 def _documents(*texts: str, language: str | None = None) -> dict[str, Any]:

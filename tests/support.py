@@ -7,9 +7,10 @@ import base64
 import copy
 import json
 import subprocess
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 import httpx
@@ -21,6 +22,19 @@ from graphql_api.handler import build_lambda
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "schema" / "operations"
 EVENTS = Path(__file__).parent / "events"
+
+
+T = TypeVar("T")
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run on a loop of its own. asyncio.run would unset the thread's event loop, which the
+    Lambda adapter (Mangum) asks for on every invocation."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(work)
+    finally:
+        loop.close()
 
 
 def operation(name: str) -> str:

@@ -22,18 +22,31 @@ class ErrorCode(StrEnum):
     NO_DOCUMENTS = "NO_DOCUMENTS"
     SOURCE_UNREADABLE = "SOURCE_UNREADABLE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     NOT_FOUND = "NOT_FOUND"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     RATE_LIMITED = "RATE_LIMITED"
+    AUTH_UNAVAILABLE = "AUTH_UNAVAILABLE"
+    SERVICE_DISABLED = "SERVICE_DISABLED"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    # Per HTTP request, before any GraphQL runs.
+    BAD_REQUEST = "BAD_REQUEST"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    CSRF_PREFLIGHT_REQUIRED = "CSRF_PREFLIGHT_REQUIRED"
+    URI_TOO_LONG = "URI_TOO_LONG"
+    #: The spec's "request error" for an operationName that names no operation, or its
+    #: absence when the document holds several (Apollo Server's code for the same).
+    OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+    MALFORMED_EVENT = "MALFORMED_EVENT"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-    # Refused before execution (HTTP) or before the app (the Lambda function).
-    OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
-    URI_TOO_LONG = "URI_TOO_LONG"
-    MALFORMED_EVENT = "MALFORMED_EVENT"
 
 
 class AuraStreamError(Exception):
@@ -61,3 +74,10 @@ class SourceUnreadable(AuraStreamError):
 
 class IdempotencyConflict(AuraStreamError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+class StorageUnavailable(AuraStreamError):
+    """Local storage cannot be written or read (read-only directory, full disk, damaged
+    file); nothing about the request is wrong, so it can be retried once storage is back."""
+
+    code = ErrorCode.STORAGE_UNAVAILABLE

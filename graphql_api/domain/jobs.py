@@ -71,6 +71,10 @@ class Job:
     error: str | None = None
     summary: JobSummary | None = None
     output_key: str | None = None
+    #: The submitting key (None on an open local server) and its daily document quota:
+    #: a job is metered to that key as its parts finish.
+    key_id: str | None = None
+    daily_quota: int | None = None
 
     @property
     def percent(self) -> float:

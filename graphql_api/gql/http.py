@@ -2,8 +2,9 @@
 
 It decides, in order: the GraphiQL page for browsers; the method (GET and POST only); the
 response media type from `Accept` (406 when none fits); CSRF (a simple request must carry
-a header that forces a CORS preflight); the API key, its rate and its scopes; Apollo's
-automatic persisted queries; then executes, queries only over GET.
+a header that forces a CORS preflight); admission by the access service (maintenance
+switch, API key, rate); Apollo's automatic persisted queries; then executes, queries only
+over GET. Scopes are not decided here: each field declares its own (gql/permissions.py).
 
 `application/graphql-response+json` responses use the spec's status codes: 400 when the
 request never executed (parse, validation and variable errors: no `data`). Legacy
@@ -31,27 +32,16 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graphql_api.access import AccessError, Principal, require_scope
-from graphql_api.access import Scope as AccessScope
+from graphql_api.access import AccessError, Principal
 from graphql_api.bootstrap import Container
 from graphql_api.domain.errors import ErrorCode
-from graphql_api.gql.context import LOCAL_OWNER, Context
+from graphql_api.gql.context import Context
 from graphql_api.gql.errors import MASKED_MESSAGE, should_mask, with_code
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 #: Headers a browser cannot send cross-origin without a CORS preflight.
 PREFLIGHT_HEADERS = ("x-api-key", "apollo-require-preflight", "x-apollo-operation-name")
-#: The scope each root field needs; fields not listed (health, introspection) need none.
-FIELD_SCOPES = {
-    "analyze": AccessScope.ANALYZE,
-    "analyzeDocument": AccessScope.ANALYZE,
-    "submitJob": AccessScope.JOBS,
-    "job": AccessScope.JOBS,
-    "jobs": AccessScope.JOBS,
-    "cacheStats": AccessScope.OPS,
-    "clearCache": AccessScope.OPS,
-}
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 #: The longest query document: this schema's largest useful query is a few KB, and parsing,
 #: validating and caching cost grows with the text.
@@ -105,20 +95,20 @@ class GraphQLEndpoint:
     async def respond(self, request: Request) -> Response:
         if _wants_page(request):
             if self.graphiql is None:
-                return _refusal(JSON, RequestRefused(404, "NOT_FOUND", "GraphiQL is disabled."))
+                return _refusal(
+                    JSON, RequestRefused(404, ErrorCode.NOT_FOUND, "GraphiQL is disabled.")
+                )
             return self.graphiql(request)
         media_type = JSON
         try:
             if request.method not in ("GET", "POST"):
-                raise RequestRefused(405, "METHOD_NOT_ALLOWED", "Use GET or POST.",
+                raise RequestRefused(405, ErrorCode.METHOD_NOT_ALLOWED, "Use GET or POST.",
                                      {"Allow": "GET, POST"})  # fmt: skip
             media_type = _negotiate(request.headers.get("accept"))
             _check_csrf(request)
             params = _validated(await _read_params(request))
-            principal = await self._authenticate(request)
+            principal = await self.container.access.admit(request.headers.get("x-api-key"))
             query = self._persisted_query(params)
-            if principal is not None:
-                _check_scopes(principal, query)
             result = await self._execute(request, params, query, principal)
         except RequestRefused as refusal:
             return _refusal(media_type, refusal)
@@ -127,25 +117,17 @@ class GraphQLEndpoint:
             return _refusal(media_type, denied)
         return _result_response(media_type, result, self.settings.introspection_enabled)
 
-    async def _authenticate(self, request: Request) -> Principal | None:
-        if not self.settings.auth_enforced:
-            return None
-        access = self.container.access
-        principal = await access.authenticate(request.headers.get("x-api-key"))
-        await access.check_rate(principal)
-        return principal
-
     def _persisted_query(self, params: GraphQLParams) -> str:
         query, extension = params.query, params.persisted_query
         if extension is None:
             if not query:
-                raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.")
+                raise RequestRefused(400, ErrorCode.BAD_REQUEST, "No GraphQL query in the request.")
             return query
         digest = extension.get("sha256Hash")
         if extension.get("version") != 1 or not isinstance(digest, str):
             raise RequestRefused(
                 400,
-                "PERSISTED_QUERY_NOT_SUPPORTED",
+                ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
                 "Use persistedQuery version 1 with a sha256Hash.",
             )
         if not query:
@@ -156,19 +138,15 @@ class GraphQLEndpoint:
                                      "PersistedQueryNotFound")  # fmt: skip
             return found
         if hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest() != digest:
-            raise RequestRefused(400, "PERSISTED_QUERY_HASH_MISMATCH",
+            raise RequestRefused(400, ErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
                                  "The sha256Hash does not match the query.")  # fmt: skip
         self.persisted[digest] = query
         return query
 
     async def _execute(
-        self, request: Request, params: GraphQLParams, query: str, principal: Principal | None
+        self, request: Request, params: GraphQLParams, query: str, principal: Principal
     ) -> ExecutionResult:
-        context = Context(
-            self.container,
-            owner=principal.tenant_id if principal else LOCAL_OWNER,
-            principal=principal,
-        )
+        context = Context(self.container, principal)
         allowed = (
             {OperationType.QUERY}
             if request.method == "GET"
@@ -184,14 +162,16 @@ class GraphQLEndpoint:
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
-            raise RequestRefused(405, "METHOD_NOT_ALLOWED", "Mutations need POST.",
+            raise RequestRefused(405, ErrorCode.METHOD_NOT_ALLOWED, "Mutations need POST.",
                                  {"Allow": "POST"}) from None  # fmt: skip
         except MissingQueryError:
-            raise RequestRefused(400, "BAD_REQUEST", "No GraphQL query in the request.") from None
+            raise RequestRefused(
+                400, ErrorCode.BAD_REQUEST, "No GraphQL query in the request."
+            ) from None
         except CannotGetOperationTypeError as error:
-            # The spec's request error; Apollo Server's code for the same.
-            code = ErrorCode.OPERATION_RESOLUTION_FAILURE
-            raise RequestRefused(400, code, _unresolved(error)) from None
+            raise RequestRefused(
+                400, ErrorCode.OPERATION_RESOLUTION_FAILURE, _unresolved(error)
+            ) from None
         metrics = self.container.metrics
         milliseconds = (time.perf_counter() - started) * 1_000
         metrics.observe_ms("RequestLatency", milliseconds, {"operation": _operation(query)})
@@ -238,7 +218,7 @@ def _negotiate(accept: str | None) -> str:
         if candidate is not None and quality > 0 and better:
             best, best_quality = candidate, quality
     if best is None:
-        raise RequestRefused(406, "NOT_ACCEPTABLE",
+        raise RequestRefused(406, ErrorCode.NOT_ACCEPTABLE,
                              f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.")  # fmt: skip
     return best
 
@@ -251,7 +231,7 @@ def _check_csrf(request: Request) -> None:
         return
     raise RequestRefused(
         400,
-        "CSRF_PREFLIGHT_REQUIRED",
+        ErrorCode.CSRF_PREFLIGHT_REQUIRED,
         "This request could have come from another site: send it with Content-Type: "
         "application/json, or with an X-API-Key or Apollo-Require-Preflight header.",
     )
@@ -269,13 +249,15 @@ async def _read_params(request: Request) -> dict[str, Any]:
         return params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
-        raise RequestRefused(415, "UNSUPPORTED_MEDIA_TYPE", "POST bodies must be application/json.")
+        raise RequestRefused(
+            415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "POST bodies must be application/json."
+        )
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise RequestRefused(413, "PAYLOAD_TOO_LARGE", "The request body is over 6 MB.")
+        raise RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE, "The request body is over 6 MB.")
     params = load_json(body, "The body")
     if not isinstance(params, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "The body must be a JSON object.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "The body must be a JSON object.")
     return params
 
 
@@ -288,14 +270,16 @@ def load_json(raw: bytes, name: str) -> Any:
     by an iterative walk.
     """
     too_deep = RequestRefused(
-        400, "BAD_REQUEST", f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
+        400, ErrorCode.BAD_REQUEST, f"{_label(name)} is nested over {MAX_JSON_DEPTH} levels."
     )
     try:
         value = json.loads(raw)
     except RecursionError:
         raise too_deep from None
     except ValueError:  # also UnicodeDecodeError: bytes that are not UTF-8
-        raise RequestRefused(400, "BAD_REQUEST", f"{_label(name)} is not valid JSON.") from None
+        raise RequestRefused(
+            400, ErrorCode.BAD_REQUEST, f"{_label(name)} is not valid JSON."
+        ) from None
     if _depth_exceeds(value, MAX_JSON_DEPTH):
         raise too_deep
     return value
@@ -326,22 +310,24 @@ def _validated(params: dict[str, Any]) -> GraphQLParams:
     """Each parameter of its specified type, refused with BAD_REQUEST otherwise."""
     query = params.get("query")
     if query is not None and not isinstance(query, str):
-        raise RequestRefused(400, "BAD_REQUEST", "`query` must be a string.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`query` must be a string.")
     if query is not None and len(query) > MAX_QUERY_BYTES:
-        raise RequestRefused(413, "PAYLOAD_TOO_LARGE",
+        raise RequestRefused(413, ErrorCode.PAYLOAD_TOO_LARGE,
                              f"The query is over {MAX_QUERY_BYTES:,} characters.")  # fmt: skip
     variables = params.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`variables` must be an object.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`variables` must be an object.")
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestRefused(400, "BAD_REQUEST", "`operationName` must be a string.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`operationName` must be a string.")
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`extensions` must be an object.")
+        raise RequestRefused(400, ErrorCode.BAD_REQUEST, "`extensions` must be an object.")
     persisted = (extensions or {}).get("persistedQuery")
     if persisted is not None and not isinstance(persisted, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`extensions.persistedQuery` must be an object.")
+        raise RequestRefused(
+            400, ErrorCode.BAD_REQUEST, "`extensions.persistedQuery` must be an object."
+        )
     return GraphQLParams(query, variables, operation_name, persisted)
 
 
@@ -385,13 +371,6 @@ def _operation(query: str) -> str:
     return next(iter(fields)) if len(fields) == 1 else "multiple"
 
 
-def _check_scopes(principal: Principal, query: str) -> None:
-    for field in _root_fields(query):
-        scope = FIELD_SCOPES.get(field)
-        if scope is not None:
-            require_scope(principal, scope)
-
-
 def json_refusal(status: int, code: str, message: str, headers: dict[str, str]) -> Response:
     """A refusal outside the GraphQL endpoint (unknown path or method) in the same shape."""
     return _refusal(JSON, RequestRefused(status, code, message, headers))
@@ -420,9 +399,9 @@ def _result_response(
     status, headers = 200, {}
     if not executed and media_type == GRAPHQL_RESPONSE_JSON:
         status = 400
-    limited = _rate_limited(result)
-    if limited is not None and result.data is None:
-        status, headers = 429, limited.http_headers
+    refused = _access_refusal(result)
+    if refused is not None and result.data is None:
+        status, headers = refused.http_status, refused.http_headers
     return Response(json.dumps(body), status, headers, media_type=media_type)
 
 
@@ -442,9 +421,10 @@ def _formatted(error: GraphQLError, schema_visible: bool = True) -> dict[str, An
     return formatted
 
 
-def _rate_limited(result: ExecutionResult) -> AccessError | None:
+def _access_refusal(result: ExecutionResult) -> AccessError | None:
+    """An access decision met while executing (a missing scope, a spent quota, a key store
+    outage): when nothing else was answered, the response takes its HTTP status."""
     for error in result.errors or ():
-        original = error.original_error
-        if isinstance(original, AccessError) and original.http_status == 429:
-            return original
+        if isinstance(error.original_error, AccessError):
+            return error.original_error
     return None

@@ -11,10 +11,12 @@ from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graphql_api.access import Scope
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql import resolvers
 from graphql_api.gql.errors import error_code
 from graphql_api.gql.limits import CostLimits, DocumentCache
+from graphql_api.gql.permissions import requires
 from graphql_api.gql.types import (
     AnalyzeResult,
     CacheStats,
@@ -37,23 +39,33 @@ class Query:
     )
     analyze_document: DocumentResult = strawberry.field(
         resolver=resolvers.analyze_document,
+        extensions=[requires(Scope.ANALYZE)],
         description=(
             "Analyse one document. Query fields run concurrently, so any number of aliased "
             "analyzeDocument fields in one query are answered as a single batch."
         ),
     )
     job: Job | None = strawberry.field(
-        resolver=resolvers.job, description="One of your jobs; NOT_FOUND when there is none."
+        resolver=resolvers.job,
+        description="One of your jobs; NOT_FOUND when there is none.",
+        extensions=[requires(Scope.JOBS)],
     )
     jobs: JobConnection = strawberry.field(
-        resolver=resolvers.jobs, description="Your jobs, newest first."
+        resolver=resolvers.jobs,
+        description="Your jobs, newest first.",
+        extensions=[requires(Scope.JOBS)],
     )
     cache_stats: CacheStats = strawberry.field(
-        resolver=resolvers.cache_stats, description="Entries held and hit rate (scope ops)."
+        resolver=resolvers.cache_stats,
+        description="Entries held and hit rate (scope ops).",
+        extensions=[requires(Scope.OPS)],
     )
     usage: list[UsageDay] = strawberry.field(
         resolver=resolvers.usage,
-        description="Your documents, cache hits, Comprehend units and estimated cost per day.",
+        description=(
+            "Your tenant's documents, cache hits, Comprehend units and estimated cost per "
+            "day; with keyId, one key's (your tenant's keys, or any key with scope ops)."
+        ),
     )
 
 
@@ -61,14 +73,17 @@ class Query:
 class Mutation:
     analyze: AnalyzeResult = strawberry.mutation(
         resolver=resolvers.analyze,
+        extensions=[requires(Scope.ANALYZE)],
         description="Analyse a list of documents as one batch; results in input order.",
     )
     clear_cache: ClearCacheResult = strawberry.mutation(
         resolver=resolvers.clear_cache,
+        extensions=[requires(Scope.OPS)],
         description="Delete every cached result, in batches (scope ops).",
     )
     submit_job: Job = strawberry.mutation(
         resolver=resolvers.submit_job,
+        extensions=[requires(Scope.JOBS)],
         description="Start a batch job over up to 10,000 documents; poll it with `job`.",
     )
 

@@ -10,10 +10,12 @@ from typing import Any
 import strawberry
 from strawberry.relay import PageInfo
 
+from graphql_api.access import Scope
 from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain import results as domain
 from graphql_api.domain.errors import AuraStreamError
 from graphql_api.gql import cursors
+from graphql_api.gql.permissions import requires
 from graphql_api.services import cache as cache_service
 from graphql_api.services import health as health_domain
 from graphql_api.services import privacy as privacy_service
@@ -337,11 +339,14 @@ class Job:
     domain: strawberry.Private[jobs_domain.Job]
 
     results: JobResultConnection = strawberry.field(
-        resolver=_job_results, description="Per-document results in input order, a page at a time."
+        resolver=_job_results,
+        description="Per-document results in input order, a page at a time.",
+        extensions=[requires(Scope.JOBS)],
     )
     output_url: str | None = strawberry.field(
         resolver=_job_output_url,
         description="The full JSON Lines output: a pre-signed URL on AWS, a local path.",
+        extensions=[requires(Scope.JOBS)],
     )
 
     @classmethod
@@ -396,9 +401,12 @@ def document_result_from_job(result: jobs_domain.JobResult) -> DocumentResult:
     )
 
 
-@strawberry.type(description="One tenant's use of the API on one day (UTC).")
+@strawberry.type(description="One tenant's (or one key's) use of the API on one day (UTC).")
 class UsageDay:
     day: date
+    key_id: strawberry.ID | None = strawberry.field(
+        description="The key these counts belong to; null for the whole tenant."
+    )
     documents: int
     cache_hits: int
     billable_units: int = strawberry.field(
@@ -410,6 +418,7 @@ class UsageDay:
     def from_domain(cls, usage: Any) -> UsageDay:
         return cls(
             day=usage.day,
+            key_id=None if usage.key_id is None else strawberry.ID(f"aura_{usage.key_id}"),
             documents=usage.documents,
             cache_hits=usage.cache_hits,
             billable_units=usage.billable_units,
@@ -430,6 +439,9 @@ class CacheStats:
     misses: int
     errors: int
     hit_rate: float | None
+    store_available: bool = strawberry.field(
+        description="False while the persistent store cannot be read; entries is then null."
+    )
 
     @classmethod
     def from_domain(cls, stats: cache_service.CacheStats) -> CacheStats:
@@ -441,6 +453,7 @@ class CacheStats:
             misses=stats.misses,
             errors=stats.errors,
             hit_rate=stats.hit_rate,
+            store_available=stats.store_available,
         )
 
 

@@ -14,9 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from graphql_api.domain.deadline import engine_deadline
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, DocumentRequest, DocumentResult
 from graphql_api.domain.text import cache_key, is_clean, normalise, text_hash
+from graphql_api.metric_names import Metric
 from graphql_api.observability import subsegment
 from graphql_api.ports import Metrics, ResultCache, SentimentEngine
 
@@ -35,6 +37,9 @@ class AnalysisPolicy:
     ttl_long_seconds: int = 604_800
     #: Degraded (fallback) answers are kept only briefly so the real engine answers soon.
     degraded_ttl_seconds: int = 0
+    #: One deadline for all engine work of a request (detection and sentiment together);
+    #: None leaves each engine call to its own timeout.
+    engine_budget_seconds: float | None = None
 
     def ttl_for(self, analysis: Analysis, text_length: int) -> int:
         if analysis.degraded:
@@ -71,6 +76,8 @@ class AnalysisService:
         self.cache = cache
         self.metrics = metrics
         self.policy = policy or AnalysisPolicy()
+        #: Engine batches running now; health reads it so it never queues behind them.
+        self.engine_batches_in_flight = 0
 
     async def analyze(self, requests: Sequence[DocumentRequest]) -> list[DocumentResult]:
         """Analyse documents in one batch; results come back in request order.
@@ -101,7 +108,8 @@ class AnalysisService:
         await self._read_cache(pending)
         misses = {key: item for key, item in pending.items() if item.outcome is None}
         if misses:
-            await self._run_engine(list(misses.values()))
+            with engine_deadline(self.policy.engine_budget_seconds):
+                await self._run_engine(list(misses.values()))
             await self._write_cache(misses)
 
         for item in pending.values():
@@ -116,7 +124,7 @@ class AnalysisService:
                     cached=item.cached,
                     normalised_text=normalised_texts[index],
                 )
-        self.metrics.increment("DocumentsAnalyzed", len(requests))
+        self.metrics.increment(Metric.DOCUMENTS_ANALYZED, len(requests))
         return [result for result in results if result is not None]
 
     def _validate(self, text: str, language: str | None) -> DocumentFailure | None:
@@ -144,13 +152,13 @@ class AnalysisService:
         except Exception:
             # A failing cache never fails a request: treat everything as a miss.
             logger.warning("cache read failed; bypassing the cache", exc_info=True)
-            self.metrics.increment("CacheErrors")
+            self.metrics.increment(Metric.CACHE_ERRORS)
             hits = {}
         for key, analysis in hits.items():
             item = pending[key]
             item.outcome, item.cached = analysis, True
-        self.metrics.increment("CacheHit", len(hits))
-        self.metrics.increment("CacheMiss", len(pending) - len(hits))
+        self.metrics.increment(Metric.CACHE_HIT, len(hits))
+        self.metrics.increment(Metric.CACHE_MISS, len(pending) - len(hits))
 
     async def _run_engine(self, items: list[_Pending]) -> None:
         undetected = [item for item in items if item.requested_language is None]
@@ -159,7 +167,7 @@ class AnalysisService:
                 languages = await self._detect([item.text for item in undetected])
             except Exception:
                 logger.exception("language detection failed")
-                self.metrics.increment("EngineErrors")
+                self.metrics.increment(Metric.ENGINE_ERRORS)
                 for item in undetected:
                     item.outcome = _engine_unavailable()
                 items = [item for item in items if item.outcome is None]
@@ -190,15 +198,17 @@ class AnalysisService:
 
     async def _analyze_chunk(self, language: str, chunk: list[_Pending]) -> None:
         started = time.perf_counter()
+        self.engine_batches_in_flight += 1
         try:
             with subsegment("engine.analyze_batch"):
                 outcomes = await self.engine.analyze_batch([item.text for item in chunk], language)
         except Exception:
             logger.exception("engine batch failed")
-            self.metrics.increment("EngineErrors")
+            self.metrics.increment(Metric.ENGINE_ERRORS)
             outcomes = [_engine_unavailable()] * len(chunk)
         finally:
-            self.metrics.observe_ms("EngineLatency", (time.perf_counter() - started) * 1_000)
+            self.engine_batches_in_flight -= 1
+            self.metrics.observe_ms(Metric.ENGINE_LATENCY, (time.perf_counter() - started) * 1_000)
         for item, outcome in zip(chunk, outcomes, strict=True):
             item.outcome = outcome
 
@@ -218,7 +228,7 @@ class AnalysisService:
                 await self.cache.put_many(entries)
         except Exception:
             logger.warning("cache write failed; results were still returned", exc_info=True)
-            self.metrics.increment("CacheErrors")
+            self.metrics.increment(Metric.CACHE_ERRORS)
 
 
 def _invalid_text() -> DocumentFailure:

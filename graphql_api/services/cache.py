@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from graphql_api.ports import ResultCache
+
+logger = logging.getLogger(__name__)
 
 #: Entries one clear call deletes at most (DynamoDB deletes ~1,000 a second per call).
 CLEAR_LIMIT = 10_000
@@ -20,6 +23,8 @@ class CacheStats:
     hits: int
     misses: int
     errors: int
+    #: False when the persistent store could not be read just now (entries are then None).
+    store_available: bool = True
 
     @property
     def hit_rate(self) -> float | None:
@@ -35,9 +40,15 @@ class CacheOperations:
     async def stats(self) -> CacheStats:
         """Entries held, and this process's hits and misses since it started."""
         entries = memory = None
+        available = self.cache is not None
         if self.cache is not None:
-            entries = await self.cache.count()
             memory = getattr(self.cache, "memory_entries", None)
+            try:
+                entries = await self.cache.count()
+            except Exception:
+                # Statistics are for the outage too: answer, and say the store is down.
+                logger.warning("cache store unavailable for statistics", exc_info=True)
+                available = False
         return CacheStats(
             enabled=self.cache is not None,
             entries=entries,
@@ -45,6 +56,7 @@ class CacheOperations:
             hits=int(self.counters.get("CacheHit", 0)),
             misses=int(self.counters.get("CacheMiss", 0)),
             errors=int(self.counters.get("CacheErrors", 0)),
+            store_available=available,
         )
 
     async def clear(self, limit: int = CLEAR_LIMIT, batch_size: int = 500) -> tuple[int, bool]:

@@ -1,6 +1,7 @@
 """The Comprehend engine and its breaker over real HTTP against the local Comprehend fake."""
 
 import asyncio
+import random
 
 import pytest
 
@@ -16,9 +17,13 @@ from graphql_api.settings import Settings
 
 
 def comprehend(budget: float = 5.0, max_attempts: int = 3) -> ComprehendEngine:
-    settings = Settings(aws_max_attempts=max_attempts, aws_read_timeout_seconds=budget)
-    clients = AwsClients(settings)
-    return ComprehendEngine(lambda: clients.get("comprehend", read_timeout=budget), budget)
+    clients = AwsClients(Settings())
+    return ComprehendEngine(
+        lambda timeout: clients.get("comprehend", read_timeout=timeout, max_attempts=1),
+        budget,
+        max_attempts=max_attempts,
+        rng=random.Random(7),
+    )
 
 
 def resilient(
@@ -65,7 +70,7 @@ async def test_languages_comprehend_cannot_analyse_fail_without_a_call(aws_env):
     assert aws_env.sentiment_calls == 0
 
 
-async def test_throttling_is_retried_by_botocore_then_succeeds(aws_env):
+async def test_throttling_is_retried_within_the_budget_then_succeeds(aws_env):
     aws_env.behaviour.throttle_next = 2
 
     (outcome,) = await comprehend(max_attempts=3).analyze_batch(["good"], "en")

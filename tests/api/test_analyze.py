@@ -126,3 +126,20 @@ def test_sentences_are_left_out_unless_asked_for(local_client):
     )
 
     assert reply.json()["data"]["analyzeDocument"]["sentences"] is None
+
+
+def test_a_refused_document_is_not_scanned_for_personal_data(client):
+    documents = [
+        {"id": "bad", "text": "mail ana@example.com\u0000"},
+        {"id": "ok", "text": "mail ana@example.com"},
+    ]
+    query = (
+        "mutation($input: AnalyzeInput!) { analyze(input: $input) "
+        "{ results { id error { code } piiEntities { type } } } }"
+    )
+
+    reply = post_graphql(client, query, {"input": {"documents": documents, "pii": "DETECT"}})
+
+    bad, ok = reply.json()["data"]["analyze"]["results"]
+    assert (bad["error"]["code"], bad["piiEntities"]) == ("INVALID_TEXT", None)
+    assert ok["piiEntities"] == [{"type": "EMAIL"}]

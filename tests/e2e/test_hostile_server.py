@@ -18,7 +18,16 @@ import pytest
 
 from tests.e2e.conftest import Server, free_port, wait_until_up
 from tests.e2e.test_access_over_http import create_key
-from tests.hostile import CASES, Case, check_case, check_invariants, codes, send, symlink_loop
+from tests.hostile import (
+    CASES,
+    Case,
+    check_case,
+    check_invariants,
+    codes,
+    inbox,
+    send,
+    symlink_loop,
+)
 from tests.support import Reply, stop_process
 
 
@@ -110,11 +119,12 @@ def run_job(transport: HttpTransport, job_input: dict[str, Any]) -> dict[str, An
 
 def test_every_job_ends_with_a_code_whatever_its_input(local):
     transport, data_dir, _ = local
-    (data_dir / "deep.jsonl").write_bytes(
+    sources = inbox(data_dir)
+    (sources / "deep.jsonl").write_bytes(
         b'{"text": "A fine day."}\n{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
     )
-    (data_dir / "latin1.jsonl").write_bytes(b'{"text": "caf\xe9"}\n')
-    (data_dir / "nul.csv").write_bytes(b"text\nfine\nbad\x00text\n")
+    (sources / "latin1.jsonl").write_bytes(b'{"text": "caf\xe9"}\n')
+    (sources / "nul.csv").write_bytes(b"text\nfine\nbad\x00text\n")
     symlink_loop(data_dir)
 
     invalid = run_job(transport, {"documents": [{"text": "\ud800"}, {"text": "A fine day."}]})

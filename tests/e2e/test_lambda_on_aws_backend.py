@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import EVENTS, LambdaContext, operation
 
+STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:AuraStream-AnalyzeJob"
 CONTEXT = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
 
@@ -17,6 +18,7 @@ def aws_backend(monkeypatch, aws_env, cache_table, aws_api_key):
     monkeypatch.setenv("AURASTREAM_BACKEND", "aws")
     monkeypatch.setenv("AURASTREAM_CACHE_TABLE", cache_table)
     monkeypatch.setenv("AURASTREAM_COMPREHEND_BUDGET_SECONDS", "5")
+    monkeypatch.setenv("AURASTREAM_STATE_MACHINE_ARN", STATE_MACHINE)
     return aws_env
 
 
@@ -90,5 +92,13 @@ def test_comprehend_down_degrades_but_every_request_is_answered(
     event["requestContext"]["http"]["method"] = "GET"
     health = json.loads(handler(event, CONTEXT)["body"])
     assert health["status"] == "degraded"
-    engine = next(c for c in health["components"] if c["name"] == "engine")
-    assert "circuit opened" in engine["detail"]
+    assert health["components"]["comprehend"] == "degraded"
+    assert "circuit opened" in health["details"]["comprehend"]["detail"]
+    assert set(health["components"]) == {
+        "api_gateway",
+        "lambda",
+        "dynamodb",
+        "comprehend",
+        "s3",
+        "stepfunctions",
+    }

@@ -42,10 +42,11 @@ HEALTH = {
     "status": "healthy",
     "timestamp": "2024-01-01T00:00:00+00:00",
     "version": "0.1.0",
-    "components": [
-        {"name": "engine", "status": "healthy", "latencyMs": 1.5, "detail": "answered"},
-        {"name": "cache", "status": "healthy", "latencyMs": 0.4, "detail": "reachable"},
-    ],
+    "components": {"engine": "healthy", "cache": "healthy"},
+    "details": {
+        "engine": {"latencyMs": 1.5, "detail": "answered", "ageSeconds": 0.0},
+        "cache": {"latencyMs": 0.4, "detail": "reachable", "ageSeconds": 0.0},
+    },
 }
 
 
@@ -63,9 +64,11 @@ def assert_status_document(document: Mapping[str, Any]) -> None:
     """The shape of /status.json: the health report and 60 points per series."""
     assert set(document) == {"health", "metrics"}
     health, metrics = document["health"], document["metrics"]
-    assert {"status", "timestamp", "version", "components"} <= set(health)
-    for component in health["components"]:
-        assert set(component) == {"name", "status", "latencyMs", "detail"}
+    assert {"status", "timestamp", "version", "components", "details"} <= set(health)
+    assert set(health["details"]) == set(health["components"])
+    for name, status in health["components"].items():
+        assert status in {"healthy", "degraded", "unhealthy"}
+        assert set(health["details"][name]) == {"latencyMs", "detail", "ageSeconds"}
     assert len(metrics["minute_epochs"]) == 60
     for name in SERIES:
         assert len(metrics[name]) == 60, name
@@ -194,7 +197,7 @@ def test_the_running_server_serves_the_status_data_after_traffic(server_url):
     document = reply.json()
     assert_status_document(document)
     assert document["health"]["status"] == "healthy"
-    assert {c["name"] for c in document["health"]["components"]} >= {"engine", "cache"}
+    assert set(document["health"]["components"]) >= {"engine", "cache"}
     metrics = document["metrics"]
     # The last two points: the traffic may have been just before a minute boundary.
     assert max(metrics["requests_per_minute"][-2:]) > 0

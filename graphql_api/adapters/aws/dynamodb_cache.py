@@ -15,6 +15,8 @@ from graphql_api.ports import Clock
 #: DynamoDB's own limits per BatchGetItem and BatchWriteItem call.
 GET_PAGE = 100
 WRITE_PAGE = 25
+#: Health probes write here; text hashes are hex, so no document ever has this key.
+HEALTH_PROBE_KEY = "health-probe"
 
 
 class UnprocessedItemsError(Exception):
@@ -53,7 +55,17 @@ class DynamoDBResultCache:
             await asyncio.to_thread(self._put_many, dict(entries))
 
     async def ping(self) -> None:
-        await asyncio.to_thread(self._client().describe_table, TableName=self.table)
+        """A real write, so health sees a table that reads but refuses writes: an item
+        under a key no text hashes to, already expired so it is never served."""
+        await asyncio.to_thread(
+            self._client().put_item,
+            TableName=self.table,
+            Item={
+                "text_hash": {"S": HEALTH_PROBE_KEY},
+                "result": {"S": "{}"},
+                "ttl": {"N": str(int(self._clock.now()))},
+            },
+        )
 
     async def count(self) -> int | None:
         """DynamoDB's own estimate, refreshed about every six hours."""

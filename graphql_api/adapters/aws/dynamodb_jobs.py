@@ -79,10 +79,7 @@ class DynamoDBJobStore:
         ]
         key = None
         if job.idempotency_key is not None:
-            key = {
-                "pk": {"S": f"IDEMPOTENCY#{job.owner}#{job.idempotency_key}"},
-                "sk": {"S": "KEY"},
-            }
+            key = _idempotency_key(job.owner, job.idempotency_key)
             writes.append(
                 {
                     "Put": {
@@ -113,6 +110,20 @@ class DynamoDBJobStore:
             assert existing is not None
             return existing
         return job
+
+    async def find_idempotent(self, owner: str, idempotency_key: str) -> Job | None:
+        response = await self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_idempotency_key(owner, idempotency_key),
+            ConsistentRead=True,
+        )
+        claimed = response.get("Item")
+        return await self.get(claimed["job_id"]["S"]) if claimed else None
+
+    async def ping(self) -> None:
+        # A consistent read of a job that never exists: cheap, and the role may GetItem.
+        await self._call("get_item", TableName=self.table, Key=_job_key("health-probe"))
 
     async def get(self, job_id: str) -> Job | None:
         if not could_be_job_id(job_id):
@@ -234,3 +245,7 @@ class DynamoDBJobStore:
     async def unfinished(self) -> list[str]:
         """Always empty on AWS: Step Functions owns retries and resumption there."""
         return []
+
+
+def _idempotency_key(owner: str, idempotency_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IDEMPOTENCY#{owner}#{idempotency_key}"}, "sk": {"S": "KEY"}}

@@ -16,6 +16,7 @@ from graphql_api.ports import Clock
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     key TEXT PRIMARY KEY, analysis TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
 # SQLite allows at most 999 bound parameters per statement in older builds.
 _CHUNK = 500
@@ -86,12 +87,19 @@ class SqliteResultCache:
         return deleted
 
     async def ping(self) -> None:
-        await self.database.run(
-            lambda connection: connection.execute("SELECT 1 FROM results LIMIT 1").fetchall()
-        )
+        """Read and write for real: a cache that reads but cannot write is not healthy."""
+        await self.database.run(partial(probe_read_write, table="results", now=self._clock.now()))
 
     def close(self) -> None:
         self.database.close()
+
+
+def probe_read_write(connection: sqlite3.Connection, table: str, now: float) -> None:
+    """One read of `table` and one committed write (to the health_probe table)."""
+    connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+    with connection:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT OR REPLACE INTO health_probe VALUES (1, ?)", (now,))
 
 
 def _delete_some(connection: sqlite3.Connection, size: int) -> int:

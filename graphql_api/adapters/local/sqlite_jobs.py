@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from graphql_api.adapters.local.sqlite import SqliteDatabase
+from graphql_api.adapters.local.sqlite_cache import probe_read_write
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
 from graphql_api.domain.jobs import Job, JobPosition, JobStatus, could_be_job_id
@@ -24,6 +26,7 @@ CREATE TABLE IF NOT EXISTS job_parts (
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     owner TEXT NOT NULL, key TEXT NOT NULL, job_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
     PRIMARY KEY (owner, key));
+CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -68,6 +71,18 @@ class SqliteJobStore:
         if not could_be_job_id(job_id):
             return None  # no job has this id, and SQLite could not bind a lone surrogate
         result: Job | None = await self._run(self._get, job_id)
+        return result
+
+    async def find_idempotent(self, owner: str, idempotency_key: str) -> Job | None:
+        def find(db: sqlite3.Connection) -> Job | None:
+            row = db.execute(
+                "SELECT record FROM jobs JOIN idempotency_keys ON jobs.id = job_id"
+                " WHERE idempotency_keys.owner = ? AND key = ?",
+                (owner, idempotency_key),
+            ).fetchone()
+            return job_from_dict(json.loads(row[0])) if row else None
+
+        result: Job | None = await self._run(find)
         return result
 
     @staticmethod
@@ -156,6 +171,10 @@ class SqliteJobStore:
             ).fetchall()
         )
         return [row[0] for row in rows]
+
+    async def ping(self) -> None:
+        """Read and write for real, as a job submission would."""
+        await self.database.run(lambda db: probe_read_write(db, "jobs", time.time()))
 
     def close(self) -> None:
         self.database.close()

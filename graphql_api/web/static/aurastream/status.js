@@ -78,25 +78,31 @@
 
     var rows = byId("component-rows");
     rows.textContent = "";
-    var components = health.components || [];
-    if (components.length === 0) {
+    // `components` maps each name to its status (the runbook's shape); latency and detail
+    // sit beside it under `details`.
+    var statuses = health.components || {};
+    var details = health.details || {};
+    var names = Object.keys(statuses);
+    if (names.length === 0) {
       var empty = element("tr");
       var cell = element("td", "", "no components reported");
       cell.colSpan = 4;
       empty.appendChild(cell);
       rows.appendChild(empty);
     }
-    components.forEach(function (component) {
+    names.forEach(function (componentName) {
+      var info = details[componentName] || {};
       var row = element("tr");
-      row.setAttribute("data-component", component.name);
-      var name = element("th", "", component.name);
+      row.setAttribute("data-component", componentName);
+      var name = element("th", "", componentName);
       name.scope = "row";
       row.appendChild(name);
       var status = element("td");
-      status.appendChild(element("span", statusClass(component.status), component.status));
+      var value = statuses[componentName];
+      status.appendChild(element("span", statusClass(value), value));
       row.appendChild(status);
-      row.appendChild(element("td", "number", format(component.latencyMs, "ms")));
-      row.appendChild(element("td", "detail", component.detail || ""));
+      row.appendChild(element("td", "number", format(info.latencyMs, "ms")));
+      row.appendChild(element("td", "detail", info.detail || ""));
       rows.appendChild(row);
     });
   }

@@ -27,7 +27,9 @@ JOBS = f"""
 query Jobs($first: Int, $status: JobStatus) {{
   jobs(first: $first, status: $status) {{ edges {{ node {{ {JOB_FIELDS} }} }} }}
 }}"""
-CACHE_STATS = "{ cacheStats { enabled entries memoryEntries hits misses errors hitRate } }"
+CACHE_STATS = (
+    "{ cacheStats { enabled entries memoryEntries hits misses errors hitRate storeAvailable } }"
+)
 CLEAR_CACHE = "mutation { clearCache(confirm: true) { deleted complete } }"
 
 

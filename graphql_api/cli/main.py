@@ -20,8 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graphql_api.access.cli import app as keys_app
-from graphql_api.client import (
+from graphql_api.cli.client import (
     ANALYZE,
     CACHE_STATS,
     CLEAR_CACHE,
@@ -31,6 +30,8 @@ from graphql_api.client import (
     ApiError,
     AuraStreamClient,
 )
+from graphql_api.cli.keys import app as keys_app
+from graphql_api.ops.cli import ops_app
 
 app = typer.Typer(help="AuraStream sentiment analysis.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Submit, follow and list batch jobs.", no_args_is_help=True)
@@ -40,6 +41,7 @@ cache_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(cache_app, name="cache")
+app.add_typer(ops_app, name="ops")
 console = Console()
 errors = Console(stderr=True)
 
@@ -86,7 +88,14 @@ def serve(
 
     # Keys become mandatory as soon as the server listens beyond loopback.
     os.environ["AURASTREAM_LISTEN_HOST"] = host
+    from graphql_api.cli.keys import describe_store
+    from graphql_api.settings import Settings
+
+    settings = Settings()
     typer.echo(f"AuraStream listening on http://{host}:{port}/graphql")
+    typer.echo(f"Data: {settings.data_dir.resolve()}; keys: {describe_store(settings)}")
+    if settings.auth_enforced:
+        typer.echo("API keys are required (X-API-Key); create one with `aurastream keys create`.")
     uvicorn.run(
         "graphql_api.app:create_app",
         factory=True,
@@ -108,6 +117,14 @@ def schema() -> None:
 
 
 @app.command()
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the REST endpoints that the code defines."""
+    from graphql_api.web.rest import openapi_document
+
+    typer.echo(json.dumps(openapi_document(), indent=2))
+
+
+@app.command()
 def health(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """The daily health check: exit 0 when healthy, 1 when degraded, 2 otherwise."""
     report = _call(lambda client: client.health(), ctx)
@@ -117,10 +134,16 @@ def health(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         table = Table(title=f"AuraStream {report.get('version', '')}: {report['status']}")
         for column in ("component", "status", "latency ms", "detail"):
             table.add_column(column)
-        for c in report.get("components", []):
-            style = {"healthy": "green", "degraded": "yellow"}.get(c["status"], "red")
+        details = report.get("details", {})
+        for name, status in report.get("components", {}).items():
+            style = {"healthy": "green", "degraded": "yellow"}.get(status, "red")
+            info = details.get(name, {})
+            latency = info.get("latencyMs")
             table.add_row(
-                c["name"], f"[{style}]{c['status']}[/]", f"{c['latencyMs']:.1f}", c["detail"]
+                name,
+                f"[{style}]{status}[/]",
+                f"{latency:.1f}" if latency is not None else "",
+                info.get("detail", ""),
             )
         console.print(table)
     raise typer.Exit({"healthy": 0, "degraded": 1}.get(report["status"], 2))
@@ -245,7 +268,8 @@ def cache_stats(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     rate = stats["hitRate"]
     table = Table(title="Result cache", show_header=False)
     table.add_row("enabled", "yes" if stats["enabled"] else "no")
-    table.add_row("entries", str(stats["entries"]))
+    available = stats.get("storeAvailable", True)
+    table.add_row("entries", str(stats["entries"]) if available else "store unavailable")
     table.add_row("entries in memory", str(stats["memoryEntries"]))
     table.add_row("hits / misses", f"{stats['hits']} / {stats['misses']}")
     table.add_row("hit rate", f"{rate:.1%}" if rate is not None else "no lookups yet")
