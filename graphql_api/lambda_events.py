@@ -18,6 +18,7 @@ from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from graphql_api.domain.errors import ErrorCode
+from graphql_api.metric_names import Metric
 from graphql_api.ports import Metrics
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class EventGuard:
         problem = malformed(event) or self._unreadable(event, context)
         if problem is not None:
             logger.info("malformed API Gateway event", extra={"problem": problem})
-            self.metrics.increment("EventsMalformed")
+            self.metrics.increment(Metric.EVENTS_MALFORMED)
             return _bad_event(event, problem)
         try:
             return self.http(event, context)
@@ -107,7 +108,7 @@ class EventGuard:
     def _ignore(self, event: Any) -> dict[str, Any]:
         kind = _kind(event)
         logger.info("event ignored", extra={"event_kind": kind})
-        self.metrics.increment("EventsIgnored")
+        self.metrics.increment(Metric.EVENTS_IGNORED)
         return {"ignored": True, "kind": kind}
 
 

@@ -96,6 +96,8 @@ def serve(
     typer.echo(f"Data: {settings.data_dir.resolve()}; keys: {describe_store(settings)}")
     if settings.auth_enforced:
         typer.echo("API keys are required (X-API-Key); create one with `aurastream keys create`.")
+    from graphql_api.web.protocol import JsonErrorHttpProtocol
+
     uvicorn.run(
         "graphql_api.app:create_app",
         factory=True,
@@ -103,7 +105,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
-        access_log=False,
+        access_log=False,  # the app writes its own access log, with the key id
+        http=JsonErrorHttpProtocol,  # JSON refusals even for requests uvicorn cannot parse
     )
 
 

@@ -37,6 +37,7 @@ from graphql_api.bootstrap import Container
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.gql.context import Context
 from graphql_api.gql.errors import MASKED_MESSAGE, should_mask, with_code
+from graphql_api.metric_names import Metric
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -174,9 +175,9 @@ class GraphQLEndpoint:
             ) from None
         metrics = self.container.metrics
         milliseconds = (time.perf_counter() - started) * 1_000
-        metrics.observe_ms("RequestLatency", milliseconds, {"operation": _operation(query)})
+        metrics.observe_ms(Metric.REQUEST_LATENCY, milliseconds, {"operation": _operation(query)})
         if result.errors:
-            metrics.increment("RequestErrors")
+            metrics.increment(Metric.REQUEST_ERRORS)
         return result
 
 

@@ -4,10 +4,7 @@ always end, a flat RSS under distinct large queries, and JSON for requests uvico
 cannot parse."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, free_port, wait_until_up
+from tests.e2e.conftest import Server
 from tests.e2e.test_access_over_http import create_key
 from tests.hostile import (
     CASES,
@@ -28,7 +25,7 @@ from tests.hostile import (
     send,
     symlink_loop,
 )
-from tests.support import Reply, stop_process
+from tests.support import Reply
 
 
 class HttpTransport:
@@ -177,20 +174,12 @@ def test_distinct_large_queries_leave_the_rss_flat(local):
 
 @pytest.fixture(scope="module")
 def json_protocol_server(tmp_path_factory) -> Iterator[str]:
-    """uvicorn with graphql_api.web.protocol's JSON 400 for requests it cannot parse."""
-    port = free_port()
-    code = (
-        "import uvicorn; from graphql_api.web.protocol import JsonErrorHttpProtocol; "
-        f"uvicorn.run('graphql_api.app:create_app', factory=True, host='127.0.0.1', port={port}, "
-        "http=JsonErrorHttpProtocol, log_level='warning')"
-    )
-    env = {"AURASTREAM_DATA_DIR": str(tmp_path_factory.mktemp("protocol"))}
-    process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **env})
+    """`aurastream serve`, as `make serve` runs it."""
+    server = Server(tmp_path_factory.mktemp("protocol")).start()
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/v1/health/live", process)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{server.port}"
     finally:
-        stop_process(process)
+        server.stop()
 
 
 def raw_get(address: str, target: str) -> bytes:
