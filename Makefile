@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit schema bench faults model clean infra-check infra-build
+.PHONY: install serve test lint typecheck unit schema bench faults fuzz model clean infra-check \
+	infra-build scripts-check dr-drill
 
 install: $(STAMP)
 
@@ -29,10 +30,17 @@ typecheck: install
 unit: install
 	$(BIN)/pytest
 
-test: lint typecheck unit infra-check
+test: lint typecheck unit infra-check scripts-check
 
-schema: install  ## rewrite schema/schema.graphql from the code
+# Property-based fuzzing of GraphQL over HTTP and the Lambda handler with a large budget;
+# `make test` runs the same tests with FUZZ_EXAMPLES' small default.
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz -q
+
+schema: install  ## rewrite schema/schema.graphql and schema/openapi.json from the code
 	$(BIN)/aurastream schema > schema/schema.graphql
+	$(BIN)/aurastream openapi > schema/openapi.json
 
 bench: install
 	$(BIN)/python bench/core_bench.py
@@ -93,3 +101,14 @@ infra-check: $(INFRA_BIN)/sam $(ASL_VALIDATOR)  ## lint the template and the sta
 
 infra-build: $(INFRA_BIN)/sam  ## bundle the functions for arm64 into .aws-sam/build (python3.13)
 	$(SAM_ENV) $(INFRA_BIN)/sam build --config-file $(INFRA)/samconfig.toml
+
+# The runbook's scripts (scripts/*.sh): bash syntax and shellcheck (Debian's `shellcheck`).
+SCRIPTS := $(wildcard scripts/*.sh scripts/lib/*.sh)
+
+scripts-check:
+	@for f in $(SCRIPTS); do bash -n "$$f" || exit 1; done
+	shellcheck -x $(SCRIPTS)
+
+# The monthly DR test, here: moto_server in two regions (README, "Backup and recovery").
+dr-drill: install
+	VENV_BIN=$(abspath $(BIN)) scripts/dr_drill.sh

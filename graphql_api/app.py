@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -14,16 +15,29 @@ from starlette.routing import Mount, Route
 
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.bootstrap import Container, bootstrap
-from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint
+from graphql_api.domain.errors import ErrorCode
+from graphql_api.gql.http import PREFLIGHT_HEADERS, GraphQLEndpoint, json_refusal
 from graphql_api.gql.schema import build_schema
 from graphql_api.observability import route_std_logging
 from graphql_api.services.health import HealthStatus
 from graphql_api.settings import Settings
 from graphql_api.web import STATIC_ROUTE_NAME, graphiql_response, static_files
+from graphql_api.web.access_log import AccessLog
+from graphql_api.web.rest import rest_routes
 from graphql_api.web.status import status_routes
 
 #: The Prometheus text exposition format, version 0.0.4.
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+#: Starlette's own refusals (unknown path, method not routed), as the GraphQL error shape.
+_HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = _HTTP_CODES.get(error.status_code, ErrorCode.BAD_REQUEST)
+    return json_refusal(error.status_code, code, str(error.detail), dict(error.headers or {}))
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
@@ -61,7 +75,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await stop()
         container.close()
 
-    middleware = []
+    middleware = [Middleware(AccessLog)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -78,12 +92,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Route("/v1/health", health, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/v1/health/live", live, methods=["GET"]),
+            *rest_routes(container),
             Route("/metrics", metrics, methods=["GET"]),
             *status_routes(health_report, container.recent or RecentMetrics()),
             Mount("/static", static_files(), name=STATIC_ROUTE_NAME),
         ],
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.container = container
     return app

@@ -12,11 +12,12 @@ import threading
 from dataclasses import dataclass
 
 from graphql_api import __version__
-from graphql_api.access import AccessService, build_access_service, build_access_store
+from graphql_api.access import AccessService, AccessStore, Limits, Metering
 from graphql_api.adapters.aws.clients import AwsClients
 from graphql_api.adapters.local.language import LanguageDetector
 from graphql_api.adapters.local.lexicon_engine import LexiconEngine
 from graphql_api.adapters.memory import SystemClock
+from graphql_api.adapters.metered import CostMeteredEngine, MeteredPiiDetector
 from graphql_api.adapters.metrics import EmfMetrics, FanOutMetrics, PrometheusMetrics
 from graphql_api.adapters.recent_metrics import RecentMetrics
 from graphql_api.adapters.resilience import (
@@ -50,6 +51,7 @@ from graphql_api.services.health import (
     Probe,
 )
 from graphql_api.services.jobs import JobService
+from graphql_api.services.metered import MeteredAnalysis
 from graphql_api.settings import Settings
 
 HEALTH_PROBE_TEXT = "AuraStream health check: everything works well."
@@ -66,6 +68,9 @@ class Container:
     aws: AwsClients
     jobs: JobService
     access: AccessService
+    metering: Metering
+    #: The analyze use case of every entry point: limits, quota, pipeline, usage.
+    documents: MeteredAnalysis
     pii: PiiDetector
     cache_operations: CacheOperations
     #: The sinks behind `metrics` that entry points read: /metrics locally, EMF on Lambda.
@@ -95,7 +100,7 @@ def bootstrap(
     job_store: JobStore | None = None,
     blobs: BlobStore | None = None,
     runner: JobRunner | None = None,
-    access: AccessService | None = None,
+    access_store: AccessStore | None = None,
 ) -> Container:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -116,12 +121,18 @@ def bootstrap(
     if cache is None and settings.cache_enabled:
         cache = _build_cache(settings, aws, clock, metrics)
     analysis = AnalysisService(engine, cache, metrics, _policy(settings))
-    jobs = _build_jobs(settings, aws, analysis, clock, metrics, job_store, blobs, runner)
-    access = access or build_access_service(
-        settings, build_access_store(settings, dynamodb=lambda: aws.get("dynamodb")), metrics, clock
+    access_store = access_store or build_access_store(settings, aws)
+    access = build_access_service(settings, access_store, metrics, clock)
+    metering = Metering(
+        access_store, metrics, clock, usage_retention_days=settings.usage_retention_days
     )
+    jobs = _build_jobs(settings, aws, analysis, metering, clock, metrics, job_store, blobs, runner)
+    pii = _build_pii(settings, aws, metrics)
+    probes = _probes(settings, aws, analysis, jobs.store, jobs.blobs, access)
+    if not settings.enabled:
+        probes["maintenance"] = ComponentProbe(_maintenance, HealthStatus.UNHEALTHY)
     health = HealthService(
-        _probes(settings, aws, analysis, jobs.store, jobs.blobs, access),
+        probes,
         __version__,
         timeout_seconds=settings.health_timeout_seconds,
         ttl_seconds=settings.health_cache_seconds,
@@ -137,7 +148,9 @@ def bootstrap(
         aws,
         jobs,
         access,
-        _build_pii(settings, aws),
+        metering,
+        MeteredAnalysis(analysis, metering, pii, settings.max_documents_per_request),
+        pii,
         CacheOperations(cache, metrics.counters),
         prometheus,
         emf,
@@ -145,10 +158,44 @@ def bootstrap(
     )
 
 
+def build_access_store(settings: Settings, aws: AwsClients | None = None) -> AccessStore:
+    """The key store for `settings.backend`: the `keys_table` DynamoDB table on AWS, else
+    an SQLite file under the data directory."""
+    if settings.backend == "aws":
+        from graphql_api.access.dynamodb_store import DynamoDBAccessStore
+
+        clients = aws or AwsClients(settings)
+        return DynamoDBAccessStore(settings.keys_table, lambda: clients.get("dynamodb"))
+    from graphql_api.access.sqlite_store import SqliteAccessStore
+
+    return SqliteAccessStore(settings.keys_path)
+
+
+def build_access_service(
+    settings: Settings, store: AccessStore, metrics: Metrics, clock: Clock
+) -> AccessService:
+    """The service with the key cache, default limits, price and switches from `settings`."""
+    return AccessService(
+        store,
+        metrics,
+        clock,
+        enforced=settings.auth_enforced,
+        enabled=settings.enabled,
+        key_cache_ttl_seconds=settings.key_cache_ttl_seconds,
+        default_limits=Limits(
+            rate_per_second=settings.default_rate_per_second,
+            burst=settings.default_burst,
+            daily_document_quota=settings.default_daily_document_quota,
+        ),
+        price_per_unit=settings.comprehend_price_per_unit,
+    )
+
+
 def _build_jobs(
     settings: Settings,
     aws: AwsClients,
     analysis: AnalysisService,
+    metering: Metering,
     clock: Clock,
     metrics: Metrics,
     store: JobStore | None,
@@ -174,11 +221,18 @@ def _build_jobs(
         from graphql_api.adapters.local.sqlite_jobs import SqliteJobStore
 
         store = store or SqliteJobStore(settings.jobs_path)
-        blobs = blobs or FileBlobStore(settings.blobs_dir, settings.data_dir)
+        blobs = blobs or FileBlobStore(settings.blobs_dir, settings.inbox_dir)
         if runner is None:
             runner = local_runner = LocalJobRunner(settings.local_job_concurrency)
     service = JobService(
-        store, blobs, runner, analysis, clock, metrics, max_text_bytes=settings.max_text_bytes
+        store,
+        blobs,
+        runner,
+        analysis,
+        metering,
+        clock,
+        metrics,
+        max_text_bytes=settings.max_text_bytes,
     )
     if local_runner is not None:
         local_runner.bind(service.run)
@@ -203,11 +257,14 @@ def _build_engine(settings: Settings, aws: AwsClients, metrics: Metrics) -> Sent
     budget = settings.comprehend_budget_seconds
     # The engine retries within its deadline itself: each client makes one attempt with a
     # read timeout the engine picks from the budget left.
-    comprehend = ComprehendEngine(
-        lambda read_timeout: aws.get("comprehend", read_timeout=read_timeout, max_attempts=1),
-        budget,
-        max_workers=settings.aws_max_pool_connections,
-        max_attempts=settings.aws_max_attempts,
+    comprehend = CostMeteredEngine(
+        ComprehendEngine(
+            lambda read_timeout: aws.get("comprehend", read_timeout=read_timeout, max_attempts=1),
+            budget,
+            max_workers=settings.aws_max_pool_connections,
+            max_attempts=settings.aws_max_attempts,
+        ),
+        metrics,
     )
     breaker = Breaker(
         "comprehend", settings.breaker_failure_threshold, settings.breaker_recovery_seconds
@@ -241,17 +298,18 @@ def _build_cache(
     return TieredResultCache(guarded, clock, settings.lru_max_entries, metrics)
 
 
-def _build_pii(settings: Settings, aws: AwsClients) -> PiiDetector:
+def _build_pii(settings: Settings, aws: AwsClients, metrics: Metrics) -> PiiDetector:
     local = LocalPiiDetector()
     if settings.pii_detector != "comprehend":
-        return local
+        return MeteredPiiDetector(local, metrics, priced=False)
     budget = settings.comprehend_budget_seconds
     # One attempt per call: an abandoned call ends within its read timeout, never retrying.
-    return ComprehendPiiDetector(
+    comprehend = ComprehendPiiDetector(
         lambda: aws.get("comprehend", read_timeout=budget, max_attempts=1),
         fallback=local,
         budget_seconds=budget,
     )
+    return MeteredPiiDetector(comprehend, metrics, priced=True)
 
 
 def _policy(settings: Settings) -> AnalysisPolicy:
@@ -472,6 +530,10 @@ def _innermost(cache: ResultCache) -> object:
     while getattr(layer, "store", None) is not None:
         layer = layer.store  # type: ignore[attr-defined]
     return layer
+
+
+async def _maintenance() -> tuple[HealthStatus, str]:
+    return HealthStatus.UNHEALTHY, "disabled by the operators (AURASTREAM_ENABLED=false)"
 
 
 def _probe_keys(access: AccessService) -> Probe:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mangum import Mangum
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graphql_api.app import create_app
+from graphql_api.lambda_events import EventGuard
 from graphql_api.observability import lambda_entry
+from graphql_api.settings import Settings
 
 
 class StripStagePrefix:
@@ -29,7 +34,16 @@ def build_handler(app: ASGIApp) -> Mangum:
     return Mangum(StripStagePrefix(app), lifespan="off")
 
 
+def build_lambda(app: Starlette) -> Any:
+    """The Lambda function over `app`: every event answered (EventGuard), with the
+    Powertools decorators around it."""
+    container = app.state.container
+    return lambda_entry(EventGuard(build_handler(app), container.metrics), container.emf)
+
+
 # Built once per container at init; adapters connect lazily on first use, never at import.
-app = create_app()
-asgi_handler = build_handler(app)
-handler = lambda_entry(asgi_handler, app.state.container.emf)
+# Settings refuse to start a Lambda without its AWS backend spelled out (fail closed).
+settings = Settings()
+settings.require_state_machine()
+app = create_app(settings)
+handler = build_lambda(app)

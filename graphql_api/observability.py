@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
+
+from graphql_api.metric_names import Metric
 
 if TYPE_CHECKING:
     from graphql_api.adapters.metrics import EmfMetrics
@@ -24,6 +28,51 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "aurastream")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AuraStream")
 
 logger = Logger(service=SERVICE)
+
+#: When this module was imported: the fallback start of a process without /proc.
+_IMPORTED = time.monotonic()
+
+
+def process_age_ms(proc: str = "/proc") -> float:
+    """Milliseconds since this process started: /proc's start time (Lambda runs Linux), so
+    the runtime's own start-up counts; elsewhere, since this module was imported."""
+    try:
+        with open(f"{proc}/self/stat", encoding="ascii") as stat:
+            # Field 22 is the start time in clock ticks after boot; the name (field 2) may
+            # hold spaces, so count from its closing parenthesis (field 3 is index 0 after it).
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open(f"{proc}/uptime", encoding="ascii") as uptime:
+            uptime_seconds = float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return (time.monotonic() - _IMPORTED) * 1_000
+    return max(0.0, (uptime_seconds - started_ticks / os.sysconf("SC_CLK_TCK")) * 1_000)
+
+
+#: What is known of the request being served, for its log lines and its access log line.
+#: A dict set per request, so what the access service learns deep inside (the key id) is
+#: seen by the access log written around it.
+request_facts: ContextVar[dict[str, Any] | None] = ContextVar("request_facts", default=None)
+
+
+def note_request(**facts: Any) -> None:
+    """Add facts (e.g. `key_id`) to the current request's log lines; no-op outside one."""
+    current = request_facts.get()
+    if current is not None:
+        current.update(facts)
+
+
+class _RequestFacts(logging.Filter):
+    """Puts the request's key id on every log line written while serving it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        facts = request_facts.get()
+        if facts and "key_id" in facts and not hasattr(record, "key_id"):
+            record.key_id = facts["key_id"]
+        return True
+
+
+for _handler in logger.handlers:
+    _handler.addFilter(_RequestFacts())
 
 
 @cache
@@ -61,11 +110,22 @@ def lambda_entry(function: Callable[[Any, Any], Any], emf: EmfMetrics | None) ->
     id as correlation id and the cold start flagged; metrics flushed once per invocation
     (dimensioned ones by `emf.flush()`); X-Ray where enabled."""
 
+    cold = [True]
+
     def invoke(event: Any, context: Any) -> Any:
         try:
             return function(event, context)
         finally:
             if emf is not None:
+                if cold[0]:
+                    cold[0] = False
+                    # Lambda reports InitDuration only in the REPORT log line, not as a metric.
+                    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", SERVICE)
+                    emf.observe_ms(
+                        Metric.COLD_START_DURATION,
+                        process_age_ms(),
+                        {"FunctionName": function_name},
+                    )
                 emf.flush()
 
     handler = logger.inject_lambda_context(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from graphql_api.domain.jobs import Job, JobStatus
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus
 from graphql_api.domain.results import Analysis, EngineOutcome
 
 
@@ -82,10 +82,14 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> Job | None: ...
 
+    async def find_idempotent(self, owner: str, idempotency_key: str) -> Job | None:
+        """The job the owner created with this idempotency key, if any."""
+        ...
+
     async def list_jobs(
-        self, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
-        """Newest first; returns a page and the cursor of the next page, if any."""
+        self, owner: str, status: JobStatus | None, limit: int, after: JobPosition | None
+    ) -> tuple[list[Job], bool]:
+        """Newest first, from just after `after`; returns a page and whether more follow."""
         ...
 
     async def update(self, job_id: str, **fields: Any) -> Job:
@@ -118,13 +122,15 @@ class BlobStore(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
-    async def read_source(self, uri: str) -> bytes:
-        """A caller-named object: `s3://bucket/key` on AWS, a path in the data directory
-        locally. Raise SourceUnreadable when it cannot be read."""
+    async def read_source(self, tenant_id: str, uri: str) -> bytes:
+        """An object the caller named in its tenant's inbox: a key under `inbox/<tenant>/` in
+        the bucket on AWS, a file under `<data dir>/inbox/<tenant>/` locally. Raise
+        SourceUnreadable when it cannot be read, and for anything outside the inbox, in
+        the same words as for a missing object: nothing reveals what exists elsewhere."""
         ...
 
-    async def check_source(self, uri: str) -> None:
-        """Raise SourceUnreadable unless the object exists and may be read."""
+    async def check_source(self, tenant_id: str, uri: str) -> None:
+        """Raise SourceUnreadable unless the object is in the tenant's inbox and readable."""
         ...
 
     async def link(self, key: str) -> str:

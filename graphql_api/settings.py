@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field
+import platformdirs
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EngineName = Literal["model", "lexicon", "comprehend"]
+#: What a Lambda function must be told explicitly: it never guesses its way to local mode.
+LAMBDA_REQUIRED = ("backend", "cache_table", "jobs_table", "keys_table", "bucket")
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/aurastream): the server and the CLI
+    find the same stores wherever they are started, never the current directory."""
+    return Path(platformdirs.user_data_dir("aurastream", appauthor=False))
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AURASTREAM_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="AURASTREAM_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     backend: Literal["local", "aws"] = "local"
     #: The primary engine: by default the embedded model locally and Comprehend on AWS
     #: (whose fallback is the embedded model).
     engine: EngineName | None = None
-    data_dir: Path = Path(".aurastream")
+    #: SQLite stores, job files and tenants' inboxes; `AURASTREAM_DATA_DIR` or per user.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    #: The operators' maintenance switch: when false every operation but health answers 503
+    #: SERVICE_DISABLED. The runbook's emergency restart sets a bare `ENABLED=false`.
+    enabled: bool = Field(True, validation_alias=AliasChoices("AURASTREAM_ENABLED", "ENABLED"))
 
     # Request limits (Comprehend's per-document limit is 5,000 UTF-8 bytes).
     max_documents_per_request: int = Field(100, ge=1, le=10_000)
@@ -98,6 +114,25 @@ class Settings(BaseSettings):
     # Jobs run in-process locally, this many at a time.
     local_job_concurrency: int = Field(1, ge=1)
 
+    @model_validator(mode="after")
+    def _lambda_is_fully_configured(self) -> Self:
+        """On Lambda, refuse to start without the AWS backend spelled out: a wiped
+        environment must fail closed, never serve from local stores without keys."""
+        if not on_lambda():
+            return self
+        missing = [name for name in LAMBDA_REQUIRED if name not in self.model_fields_set]
+        if self.backend != "aws" and "backend" not in missing:
+            missing.insert(0, "backend (must be aws)")
+        if missing:
+            names = ", ".join(f"AURASTREAM_{name.upper()}" for name in missing)
+            raise ValueError(f"AuraStream on AWS Lambda needs {names} set; refusing to start.")
+        return self
+
+    def require_state_machine(self) -> None:
+        """The API function submits jobs, so it needs the state machine (workers do not)."""
+        if self.backend == "aws" and not self.state_machine_arn:
+            raise ValueError("AURASTREAM_STATE_MACHINE_ARN must be set; refusing to start.")
+
     @property
     def cache_path(self) -> Path:
         return self.data_dir / "cache.sqlite3"
@@ -127,10 +162,19 @@ class Settings(BaseSettings):
         return self.data_dir / "objects"
 
     @property
+    def inbox_dir(self) -> Path:
+        """Job sources: each tenant reads only its own `inbox/<tenant>/` below this."""
+        return self.data_dir / "inbox"
+
+    @property
     def primary_engine(self) -> EngineName:
         if self.engine is not None:
             return self.engine
         return "comprehend" if self.backend == "aws" else "model"
+
+
+def on_lambda() -> bool:
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 
 def _loopback(host: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import sys
@@ -13,12 +12,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from graphql_api.access import Scope, build_access_service, build_access_store
+from graphql_api.access import Scope
 from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+from graphql_api.bootstrap import build_access_service, build_access_store
 from graphql_api.settings import Settings
 from tests.comprehend_fake import FakeComprehend
 from tests.e2e.conftest import free_port, wait_until_up
-from tests.support import stop_process
+from tests.support import run, stop_process
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -143,5 +143,5 @@ def aws_api_key(monkeypatch, keys_table: str) -> str:
     access = build_access_service(
         settings, build_access_store(settings), InMemoryMetrics(), SystemClock()
     )
-    created = asyncio.run(access.create_key("tenant-a", list(Scope), name="tests"))
+    created = run(access.create_key("tenant-a", list(Scope), name="tests"))
     return created.key

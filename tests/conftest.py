@@ -1,7 +1,12 @@
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Before any AuraStream import: nothing a test runs may touch the per-user data directory.
+os.environ["AURASTREAM_DATA_DIR"] = tempfile.mkdtemp(prefix="aurastream-tests-")
 
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.settings import Settings

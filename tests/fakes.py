@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from graphql_api.access import Principal, Scope
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, EngineOutcome, Scores, Sentiment
 
@@ -96,3 +97,18 @@ class RecordingCache:
 def positive(engine: str = "recording-1") -> Analysis:
     scores = Scores.normalised(0.9, 0.05, 0.05, 0)
     return Analysis(Sentiment.POSITIVE, scores, "en", engine)
+
+
+def tenant(name: str) -> Principal:
+    """A keyless principal of one tenant with every scope (as on an open local server)."""
+    return Principal(name, None, frozenset(Scope), None)
+
+
+@dataclass
+class RecordingRunner:
+    """A JobRunner that only records what it was asked to start: jobs stay QUEUED."""
+
+    started: list[str] = field(default_factory=list)
+
+    async def start(self, job_id: str) -> None:
+        self.started.append(job_id)

@@ -7,19 +7,34 @@ import base64
 import copy
 import json
 import subprocess
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 import httpx
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from graphql_api.handler import build_handler
+from graphql_api.handler import build_lambda
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "schema" / "operations"
 EVENTS = Path(__file__).parent / "events"
+
+
+T = TypeVar("T")
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run on a loop of its own. asyncio.run would unset the thread's event loop, which the
+    Lambda adapter (Mangum) asks for on every invocation."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(work)
+    finally:
+        loop.close()
 
 
 def operation(name: str) -> str:
@@ -68,10 +83,11 @@ class AsgiTransport:
 
 
 class LambdaTransport:
-    """Invokes the Lambda handler with real-shaped API Gateway events (v1 REST or v2 HTTP API)."""
+    """Invokes the Lambda handler, decorators and all, with real-shaped API Gateway events
+    (v1 REST or v2 HTTP API)."""
 
-    def __init__(self, app: ASGIApp, version: str, base64_body: bool = False) -> None:
-        self.handler = build_handler(app)
+    def __init__(self, app: Starlette, version: str, base64_body: bool = False) -> None:
+        self.handler = build_lambda(app)
         self.version = version
         self.base64_body = base64_body
         self.name = f"lambda-{version}{'-base64' if base64_body else ''}"
@@ -80,6 +96,10 @@ class LambdaTransport:
         self.context = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
     def request(self, method, path, *, body=b"", headers=None, query=""):
+        return self.invoke(self.event(method, path, body=body, headers=headers, query=query))
+
+    def event(self, method, path, *, body=b"", headers=None, query="") -> dict[str, Any]:
+        """A real-shaped event for this request, to send as it is or to spoil first."""
         event = copy.deepcopy(self.template)
         encoded = base64.b64encode(body).decode() if self.base64_body else body.decode()
         event["body"], event["isBase64Encoded"] = encoded, self.base64_body
@@ -102,6 +122,9 @@ class LambdaTransport:
             for key, value in extra.items():
                 event["headers"][key] = value
                 event["multiValueHeaders"][key] = [value]
+        return event
+
+    def invoke(self, event: Any) -> Reply:
         response = self.handler(event, self.context)
         raw = response.get("body") or ""
         content = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()

@@ -7,6 +7,7 @@ Item layout (counters carry a `ttl` attribute, epoch seconds, for DynamoDB's TTL
                                         burst, daily_quota, created_at, revoked_at?
     KEY#<key id>     BUCKET             tat (GCRA theoretical arrival time), ttl
     KEY#<key id>     QUOTA#<yyyy-mm-dd> documents, ttl (the next day)
+    KEY#<key id>     USAGE#<yyyy-mm-dd> tenant_id, documents, cache_hits, billable_units, ttl
     TENANT#<tenant>  USAGE#<yyyy-mm-dd> documents, cache_hits, billable_units, ttl (retention)
 
 Every counter changes through one conditional UpdateItem, so concurrent Lambda containers
@@ -22,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from graphql_api.access.keys import ApiKey, KeyIdTaken, Limits, format_scopes, parse_scopes
+from graphql_api.access.errors import KeyIdTaken
 from graphql_api.access.limits import (
     EPSILON,
     QuotaOutcome,
@@ -31,7 +32,8 @@ from graphql_api.access.limits import (
     retry_after,
     tolerance,
 )
-from graphql_api.access.usage import UsageCounters
+from graphql_api.access.model import ApiKey, Limits, format_scopes, parse_scopes
+from graphql_api.access.usage import Usage, UsageCounters
 
 KEY_SK = "KEY"
 BUCKET_SK = "BUCKET"
@@ -200,51 +202,62 @@ class DynamoDBAccessStore:
     # Usage.
 
     async def add_usage(
-        self,
-        tenant_id: str,
-        day: date,
-        documents: int,
-        cache_hits: int,
-        billable_units: int,
-        expires_at: float,
+        self, tenant_id: str, key_id: str | None, day: date, usage: Usage, expires_at: float
     ) -> None:
-        await self._call(
-            "update_item",
-            Key=_key(f"TENANT#{tenant_id}", f"USAGE#{day.isoformat()}"),
-            UpdateExpression="ADD documents :d, cache_hits :h, billable_units :u SET #ttl = :ttl",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={
-                ":d": {"N": str(documents)},
-                ":h": {"N": str(cache_hits)},
-                ":u": {"N": str(billable_units)},
-                ":ttl": {"N": str(int(expires_at))},
-            },
-        )
+        values = {
+            ":d": {"N": str(usage.documents)},
+            ":h": {"N": str(usage.cache_hits)},
+            ":u": {"N": str(usage.billable_units)},
+            ":ttl": {"N": str(int(expires_at))},
+        }
+        add = "ADD documents :d, cache_hits :h, billable_units :u SET #ttl = :ttl"
+        sk = f"USAGE#{day.isoformat()}"
+        updates = [
+            {
+                "TableName": self.table,
+                "Key": _key(f"TENANT#{tenant_id}", sk),
+                "UpdateExpression": add,
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": values,
+            }
+        ]
+        if key_id is not None:
+            updates.append(
+                {
+                    "TableName": self.table,
+                    "Key": _key(f"KEY#{key_id}", sk),
+                    "UpdateExpression": f"{add}, tenant_id = :tenant",
+                    "ExpressionAttributeNames": {"#ttl": "ttl"},
+                    "ExpressionAttributeValues": {**values, ":tenant": {"S": tenant_id}},
+                }
+            )
+        # One transaction: the tenant's and the key's counters never disagree.
+        write = self._client().transact_write_items
+        await asyncio.to_thread(write, TransactItems=[{"Update": u} for u in updates])
 
     async def usage(self, tenant_id: str, from_day: date, to_day: date) -> list[UsageCounters]:
+        items = await self._usage_items(f"TENANT#{tenant_id}", from_day, to_day)
+        return [_counters(item, tenant_id, None) for item in items]
+
+    async def key_usage(self, key_id: str, from_day: date, to_day: date) -> list[UsageCounters]:
+        items = await self._usage_items(f"KEY#{key_id}", from_day, to_day)
+        return [_counters(item, item["tenant_id"]["S"], key_id) for item in items]
+
+    async def _usage_items(self, pk: str, from_day: date, to_day: date) -> list[dict[str, Any]]:
         params: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
-                ":pk": {"S": f"TENANT#{tenant_id}"},
+                ":pk": {"S": pk},
                 ":first": {"S": f"USAGE#{from_day.isoformat()}"},
                 ":last": {"S": f"USAGE#{to_day.isoformat()}"},
             },
         }
-        days: list[UsageCounters] = []
+        items: list[dict[str, Any]] = []
         while True:
             response = await self._call("query", **params)
-            days.extend(
-                UsageCounters(
-                    tenant_id,
-                    date.fromisoformat(item["sk"]["S"].removeprefix("USAGE#")),
-                    _int(item, "documents"),
-                    _int(item, "cache_hits"),
-                    _int(item, "billable_units"),
-                )
-                for item in response.get("Items", [])
-            )
+            items.extend(response.get("Items", []))
             if "LastEvaluatedKey" not in response:
-                return days
+                return items
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     async def ping(self) -> None:
@@ -267,6 +280,17 @@ def _number(value: float) -> dict[str, str]:
 
 def _int(item: dict[str, Any], name: str) -> int:
     return int(item[name]["N"]) if name in item else 0
+
+
+def _counters(item: dict[str, Any], tenant_id: str, key_id: str | None) -> UsageCounters:
+    return UsageCounters(
+        tenant_id,
+        date.fromisoformat(item["sk"]["S"].removeprefix("USAGE#")),
+        _int(item, "documents"),
+        _int(item, "cache_hits"),
+        _int(item, "billable_units"),
+        key_id,
+    )
 
 
 def _key_item(key: ApiKey) -> dict[str, Any]:

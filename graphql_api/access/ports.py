@@ -6,9 +6,9 @@ from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from graphql_api.access.keys import ApiKey
     from graphql_api.access.limits import QuotaOutcome
-    from graphql_api.access.usage import UsageCounters
+    from graphql_api.access.model import ApiKey
+    from graphql_api.access.usage import Usage, UsageCounters
 
 
 class KeyStore(Protocol):
@@ -45,23 +45,26 @@ class LimitStore(Protocol):
 
 class UsageStore(Protocol):
     async def add_usage(
-        self,
-        tenant_id: str,
-        day: date,
-        documents: int,
-        cache_hits: int,
-        billable_units: int,
-        expires_at: float,
+        self, tenant_id: str, key_id: str | None, day: date, usage: Usage, expires_at: float
     ) -> None:
-        """Add to the tenant's counters for the day, atomically."""
+        """Add to the tenant's counters for the day and, with a key id, to the key's, in one
+        atomic write."""
         ...
 
     async def usage(self, tenant_id: str, from_day: date, to_day: date) -> list[UsageCounters]:
         """The tenant's recorded days in [from_day, to_day], oldest first."""
         ...
 
+    async def key_usage(self, key_id: str, from_day: date, to_day: date) -> list[UsageCounters]:
+        """One key's recorded days in [from_day, to_day], oldest first."""
+        ...
 
-class AccessStore(KeyStore, LimitStore, UsageStore, Protocol):
+
+class MeteringStore(LimitStore, UsageStore, Protocol):
+    """What metering needs: quotas and usage counters."""
+
+
+class AccessStore(KeyStore, MeteringStore, Protocol):
     async def ping(self) -> None:
         """Raise if the store cannot serve requests; used by health checks."""
         ...

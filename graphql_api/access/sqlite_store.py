@@ -14,9 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from graphql_api.access.keys import ApiKey, KeyIdTaken, Limits, format_scopes, parse_scopes
+from graphql_api.access.errors import KeyIdTaken
 from graphql_api.access.limits import QuotaOutcome, admit
-from graphql_api.access.usage import UsageCounters
+from graphql_api.access.model import ApiKey, Limits, format_scopes, parse_scopes
+from graphql_api.access.usage import Usage, UsageCounters
 from graphql_api.adapters.local.sqlite import SqliteDatabase
 
 T = TypeVar("T")
@@ -52,6 +53,16 @@ CREATE TABLE IF NOT EXISTS usage (
     billable_units INTEGER NOT NULL,
     expires_at REAL NOT NULL,
     PRIMARY KEY (tenant_id, day)
+);
+CREATE TABLE IF NOT EXISTS key_usage (
+    key_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    documents INTEGER NOT NULL,
+    cache_hits INTEGER NOT NULL,
+    billable_units INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (key_id, day)
 );
 """
 
@@ -182,25 +193,24 @@ class SqliteAccessStore:
     # Usage.
 
     async def add_usage(
-        self,
-        tenant_id: str,
-        day: date,
-        documents: int,
-        cache_hits: int,
-        billable_units: int,
-        expires_at: float,
+        self, tenant_id: str, key_id: str | None, day: date, usage: Usage, expires_at: float
     ) -> None:
+        counts = (usage.documents, usage.cache_hits, usage.billable_units, expires_at)
+
         def add(connection: sqlite3.Connection) -> None:
             connection.execute(
                 "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, day)"
-                " DO UPDATE SET documents = documents + excluded.documents,"
-                " cache_hits = cache_hits + excluded.cache_hits,"
-                " billable_units = billable_units + excluded.billable_units,"
-                " expires_at = max(expires_at, excluded.expires_at)",
-                (tenant_id, day.isoformat(), documents, cache_hits, billable_units, expires_at),
+                f" DO UPDATE SET {_ADD_COUNTS}",
+                (tenant_id, day.isoformat(), *counts),
             )
+            if key_id is not None:
+                connection.execute(
+                    "INSERT INTO key_usage VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, day)"
+                    f" DO UPDATE SET {_ADD_COUNTS}",
+                    (key_id, day.isoformat(), tenant_id, *counts),
+                )
 
-        await self._run(add)
+        await self._transaction(add)
 
     async def usage(self, tenant_id: str, from_day: date, to_day: date) -> list[UsageCounters]:
         def select(connection: sqlite3.Connection) -> list[UsageCounters]:
@@ -216,11 +226,32 @@ class SqliteAccessStore:
 
         return await self._run(select)
 
+    async def key_usage(self, key_id: str, from_day: date, to_day: date) -> list[UsageCounters]:
+        def select(connection: sqlite3.Connection) -> list[UsageCounters]:
+            rows = connection.execute(
+                "SELECT tenant_id, day, documents, cache_hits, billable_units FROM key_usage"
+                " WHERE key_id = ? AND day BETWEEN ? AND ? ORDER BY day",
+                (key_id, from_day.isoformat(), to_day.isoformat()),
+            )
+            return [
+                UsageCounters(tenant, date.fromisoformat(day), docs, hits, units, key_id)
+                for tenant, day, docs, hits, units in rows
+            ]
+
+        return await self._run(select)
+
     async def ping(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1 FROM api_keys LIMIT 1").fetchall())
 
     def close(self) -> None:
         self.database.close()
+
+
+_ADD_COUNTS = (
+    "documents = documents + excluded.documents, cache_hits = cache_hits + excluded.cache_hits,"
+    " billable_units = billable_units + excluded.billable_units,"
+    " expires_at = max(expires_at, excluded.expires_at)"
+)
 
 
 def _earliest(day: date) -> str:

@@ -27,14 +27,32 @@ def estimated_cost(units: int, price_per_unit: Decimal = DEFAULT_PRICE_PER_UNIT)
 
 
 @dataclass(frozen=True, slots=True)
+class Usage:
+    """What one request or one job part adds to the counters."""
+
+    documents: int = 0
+    cache_hits: int = 0
+    billable_units: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.documents, self.cache_hits, self.billable_units) < 0:
+            raise ValueError("usage counts must not be negative")
+
+    def __bool__(self) -> bool:
+        return bool(self.documents or self.cache_hits or self.billable_units)
+
+
+@dataclass(frozen=True, slots=True)
 class UsageCounters:
-    """What a store keeps for one tenant and day."""
+    """What a store keeps for one tenant (or one of its keys) and day."""
 
     tenant_id: str
     day: date
     documents: int = 0
     cache_hits: int = 0
     billable_units: int = 0
+    #: Set for a key's counters, None for the tenant's.
+    key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,7 @@ class UsageDay:
     cache_hits: int
     billable_units: int
     estimated_cost_usd: Decimal
+    key_id: str | None = None
 
     @classmethod
     def from_counters(cls, counters: UsageCounters, price_per_unit: Decimal) -> UsageDay:
@@ -55,10 +74,11 @@ class UsageDay:
             counters.cache_hits,
             counters.billable_units,
             estimated_cost(counters.billable_units, price_per_unit),
+            counters.key_id,
         )
 
 
-def metered(results: Sequence[DocumentResult]) -> tuple[int, int, int]:
+def metered(results: Sequence[DocumentResult]) -> Usage:
     """(documents analysed, cache hits, Comprehend billable units) of one request.
 
     Only documents Comprehend itself analysed cost units: cache hits and fallback
@@ -74,4 +94,4 @@ def metered(results: Sequence[DocumentResult]) -> tuple[int, int, int]:
         and not r.analysis.degraded
         and r.analysis.engine.startswith("comprehend")
     )
-    return len(analysed), cache_hits, units
+    return Usage(len(analysed), cache_hits, units)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphql_api.adapters.memory import InMemoryMetrics
+from graphql_api.metric_names import Metric
 from graphql_api.ports import Metrics
+
+#: EMF accepts at most 100 values per metric in one document.
+EMF_MAX_VALUES = 100
 
 
 class FanOutMetrics:
@@ -42,15 +48,27 @@ class EmfMetrics:
     decorator flushes them); dimensioned ones are held here and written by `flush()` as
     their own EMF documents, so CacheHit/CacheMiss keep the plain `service` dimension the
     alarms query.
+
+    `flush()` also writes `CacheHitRate` with an empty dimension set, the shape the runbook's
+    `get-metric-statistics --metric-name CacheHitRate` (no `--dimensions`) finds.
     """
 
-    def __init__(self, namespace: str, service: str) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        service: str,
+        write: Callable[[str], None] = print,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         from aws_lambda_powertools import Metrics as PowertoolsMetrics
 
         self.namespace = namespace
         self.service = service
         self.powertools = PowertoolsMetrics(namespace=namespace, service=service)
         self._dimensioned: list[tuple[str, str, float, dict[str, str]]] = []
+        self._lookups = [0.0, 0.0]  # cache hits, misses since the last flush
+        self._write = write
+        self._clock = clock
         self._lock = threading.Lock()
 
     def increment(
@@ -66,6 +84,9 @@ class EmfMetrics:
     def _add(
         self, name: str, unit: str, value: float, dimensions: Mapping[str, str] | None
     ) -> None:
+        if name in (Metric.CACHE_HIT, Metric.CACHE_MISS):
+            with self._lock:
+                self._lookups[name == Metric.CACHE_MISS] += value
         if dimensions:
             with self._lock:
                 self._dimensioned.append((name, unit, value, dict(dimensions)))
@@ -77,6 +98,9 @@ class EmfMetrics:
 
         with self._lock:
             pending, self._dimensioned = self._dimensioned, []
+            (hits, misses), self._lookups = self._lookups, [0.0, 0.0]
+        if hits + misses > 0:
+            self._write(self.hit_rate_document(hits, misses))
         for name, unit, value, dimensions in pending:
             with single_metric(
                 name=name,
@@ -86,6 +110,32 @@ class EmfMetrics:
                 default_dimensions={"service": self.service, **dimensions},
             ):
                 pass
+
+    def hit_rate_document(self, hits: float, misses: float) -> str:
+        """One EMF document: a `CacheHitRate` sample of 100 or 0 per lookup, no dimensions.
+
+        CloudWatch's Average over the samples is then the share of lookups that hit, weighted
+        by lookups rather than by invocations. Past 100 lookups the samples are scaled down to
+        100 in proportion (the rate to within half a percent).
+        """
+        total = hits + misses
+        samples = max(1, min(int(total), EMF_MAX_VALUES))
+        hit_samples = round(samples * hits / total)
+        values = [100.0] * hit_samples + [0.0] * (samples - hit_samples)
+        document = {
+            "_aws": {
+                "Timestamp": int(self._clock() * 1_000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self.namespace,
+                        "Dimensions": [[]],
+                        "Metrics": [{"Name": Metric.CACHE_HIT_RATE.value, "Unit": "Percent"}],
+                    }
+                ],
+            },
+            Metric.CACHE_HIT_RATE.value: values,
+        }
+        return json.dumps(document, separators=(",", ":"))
 
 
 class PrometheusMetrics:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from cachetools import TLRUCache
 
 from graphql_api.domain.results import Analysis
+from graphql_api.metric_names import Metric
 from graphql_api.ports import Clock, Metrics, ResultCache
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class TieredResultCache:
             self._bypassed("write", error)
 
     def _bypassed(self, operation: str, error: Exception) -> None:
-        self.metrics.increment("CacheErrors")
+        self.metrics.increment(Metric.CACHE_ERRORS)
         logger.warning("cache %s failed (%s); bypassing the store", operation, type(error).__name__)
 
     async def ping(self) -> None:

@@ -39,6 +39,8 @@ def job_to_dict(job: Job) -> dict[str, Any]:
         "error": job.error,
         "summary": summary,
         "output_key": job.output_key,
+        "key_id": job.key_id,
+        "daily_quota": job.daily_quota,
     }
 
 
@@ -75,6 +77,8 @@ def job_from_dict(data: dict[str, Any]) -> Job:
         error=data.get("error"),
         summary=summary,
         output_key=data.get("output_key"),
+        key_id=data.get("key_id"),
+        daily_quota=None if data.get("daily_quota") is None else int(data["daily_quota"]),
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from graphql_api.domain.errors import ErrorCode, SourceUnreadable
 from graphql_api.domain.jobs import MAX_DOCUMENT_BYTES, JobDocument, JobSource, SourceFormat
 from graphql_api.domain.results import DocumentFailure
+from graphql_api.domain.text import is_clean
 
 
 def parse_documents(data: bytes, source: JobSource) -> list[JobDocument]:
@@ -23,7 +24,14 @@ def parse_documents(data: bytes, source: JobSource) -> list[JobDocument]:
 
 
 def _checked(document: JobDocument) -> JobDocument:
-    if document.failure is None and len(document.text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+    if document.failure is not None:
+        return document
+    if not is_clean(document.text) or (document.id is not None and not is_clean(document.id)):
+        failure = DocumentFailure(
+            ErrorCode.INVALID_TEXT, "The text or id holds a NUL or an unpaired UTF-16 surrogate."
+        )
+        return JobDocument(document.index, "", None, None, failure)
+    if len(document.text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
         failure = DocumentFailure(
             ErrorCode.TEXT_TOO_LONG, f"Documents in jobs are limited to {MAX_DOCUMENT_BYTES} bytes."
         )
@@ -45,7 +53,7 @@ def _jsonl(text: str, source: JobSource) -> Iterator[JobDocument]:
             value = record[source.text_column]
             if not isinstance(value, str):
                 raise TypeError(source.text_column)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             yield _malformed(
                 index,
                 f"Line {number} is not a JSON object with a string '{source.text_column}' field.",

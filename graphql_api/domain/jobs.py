@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -69,6 +68,10 @@ class Job:
     error: str | None = None
     summary: JobSummary | None = None
     output_key: str | None = None
+    #: The submitting key (None on an open local server) and its daily document quota:
+    #: a job is metered to that key as its parts finish.
+    key_id: str | None = None
+    daily_quota: int | None = None
 
     @property
     def percent(self) -> float:
@@ -115,18 +118,16 @@ def part_count(total: int) -> int:
     return (total + PART_SIZE - 1) // PART_SIZE
 
 
-def encode_cursor(kind: str, value: str | int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+@dataclass(frozen=True, slots=True)
+class JobPosition:
+    """Where a page of a tenant's jobs (newest first) starts: just after this job."""
 
+    created_at: float
+    id: str
 
-def decode_cursor(kind: str, cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        found_kind, value = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if found_kind == kind else None
+    @classmethod
+    def of(cls, job: Job) -> JobPosition:
+        return cls(job.created_at, job.id)
 
 
 # Latin and CJK sentence ends (the ideographic full stop, full-width ! and ?).

@@ -12,6 +12,14 @@ import re
 import unicodedata
 
 _WHITESPACE = re.compile(r"\s+")
+#: NUL and lone UTF-16 surrogates: valid in a JSON string, but no UTF-8 text can hold a
+#: surrogate, and NUL ends strings in C libraries, file names and some stores.
+_UNREPRESENTABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_clean(value: str) -> bool:
+    """True when `value` is text every store and engine can hold (no NUL, no lone surrogate)."""
+    return _UNREPRESENTABLE.search(value) is None
 
 
 def normalise(text: str) -> str:

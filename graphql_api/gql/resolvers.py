@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 
 import strawberry
 
 from graphql_api.access.limits import utc_day
-from graphql_api.access.usage import metered
 from graphql_api.domain import jobs as jobs_domain
-from graphql_api.domain.errors import AuraStreamError, TooManyDocuments
-from graphql_api.domain.results import DocumentRequest
-from graphql_api.domain.results import DocumentResult as DomainResult
-from graphql_api.gql.context import Context
+from graphql_api.domain.errors import AuraStreamError
+from graphql_api.gql.context import Info
+from graphql_api.gql.cursors import job_cursor, job_position
 from graphql_api.gql.types import (
     AnalyzeInput,
     AnalyzeResult,
@@ -25,33 +22,24 @@ from graphql_api.gql.types import (
     Job,
     JobConnection,
     JobEdge,
-    PageInfo,
     SubmitJobInput,
     UsageDay,
+    page_info,
+    page_size,
 )
 from graphql_api.services.jobs import JobRequest
-from graphql_api.services.privacy import PiiFindings, PiiMode, find_personal_data
-
-Info = strawberry.Info[Context, None]
+from graphql_api.services.privacy import PiiMode
 
 
 async def analyze(info: Info, input: AnalyzeInput) -> AnalyzeResult:
-    limit = info.context.container.settings.max_documents_per_request
-    if len(input.documents) > limit:
-        raise TooManyDocuments(
-            f"{len(input.documents)} documents sent; at most {limit} per request. "
-            "Use submitJob for larger batches."
-        )
-    requests = [d.to_domain() for d in input.documents]
     # GraphQL runs mutation fields one after another, so nothing can join this batch: the
-    # list goes to the pipeline as it is, which saves the DataLoader's event-loop turns
-    # (~0.25 ms of a ~0.7 ms warm invocation).
-    results = await _analyse(info, requests, info.context.container.analysis.analyze)
-    findings = await _personal_data(info, requests, results, PiiMode(input.pii))
+    # list goes to the pipeline as it is, which saves the DataLoader's event-loop turns.
+    answers = await info.context.container.documents.analyze(
+        info.context.principal, [d.to_domain() for d in input.documents], PiiMode(input.pii)
+    )
     return AnalyzeResult(
         results=[
-            DocumentResult.from_domain(r, f, input.sentences)
-            for r, f in zip(results, findings, strict=True)
+            DocumentResult.from_domain(a.result, a.personal_data, input.sentences) for a in answers
         ]
     )
 
@@ -59,41 +47,14 @@ async def analyze(info: Info, input: AnalyzeInput) -> AnalyzeResult:
 async def analyze_document(
     info: Info, document: DocumentInput, pii: PiiMode = PiiMode.OFF, sentences: bool = False
 ) -> DocumentResult:
-    request = document.to_domain()
-    (result,) = await _analyse(info, [request], info.context.analysis_loader.load_many)
-    (findings,) = await _personal_data(info, [request], [result], PiiMode(pii))
-    return DocumentResult.from_domain(result, findings, sentences)
-
-
-async def _analyse(
-    info: Info,
-    requests: list[DocumentRequest],
-    analyze: Callable[[list[DocumentRequest]], Awaitable[Sequence[DomainResult]]],
-) -> list[DomainResult]:
-    """Analyse within the key's daily quota, and meter the tenant's usage."""
-    container, principal = info.context.container, info.context.principal
-    if principal is not None:
-        await container.access.consume_documents(principal, len(requests))
-    results = list(await analyze(requests))
-    documents, cache_hits, units = metered(results)
-    if units:
-        container.metrics.increment("BillableUnits", units)
-    if principal is not None:
-        day = utc_day(container.access.clock.now())
-        await container.access.record_usage(principal.tenant_id, day, documents, cache_hits, units)
-    return results
-
-
-async def _personal_data(
-    info: Info, requests: list[DocumentRequest], results: list[DomainResult], mode: PiiMode
-) -> list[PiiFindings | None]:
-    languages = [
-        r.analysis.language if r.analysis else (q.language or "en")
-        for q, r in zip(requests, results, strict=True)
-    ]
-    return await find_personal_data(
-        info.context.container.pii, [q.text for q in requests], languages, mode
+    context = info.context
+    (answer,) = await context.container.documents.analyze(
+        context.principal,
+        [document.to_domain()],
+        PiiMode(pii),
+        pipeline=context.analysis_loader.load_many,
     )
+    return DocumentResult.from_domain(answer.result, answer.personal_data, sentences)
 
 
 async def health(info: Info) -> Health:
@@ -101,15 +62,20 @@ async def health(info: Info) -> Health:
 
 
 async def usage(
-    info: Info, from_day: date | None = None, to_day: date | None = None
+    info: Info,
+    from_day: date | None = None,
+    to_day: date | None = None,
+    key_id: strawberry.ID | None = None,
 ) -> list[UsageDay]:
-    """Your tenant's usage per day, by default the last 30 days."""
+    """Your tenant's usage per day, or one key's, by default the last 30 days."""
     access = info.context.container.access
     to_day = to_day or utc_day(access.clock.now())
-    from_day = from_day or to_day - timedelta(days=29)
+    # Thirty days back, but never before the calendar's first day (0001-01-01).
+    from_day = from_day or max(date.min, to_day - timedelta(days=min(29, to_day.toordinal() - 1)))
     if from_day > to_day or (to_day - from_day).days > 366:
         raise AuraStreamError("fromDay must not be after toDay, and at most 366 days before.")
-    days = await access.usage(info.context.owner, from_day, to_day)
+    key = None if key_id is None else str(key_id).removeprefix("aura_")
+    days = await access.usage(info.context.principal, from_day, to_day, key)
     return [UsageDay.from_domain(day) for day in days]
 
 
@@ -123,17 +89,14 @@ async def submit_job(info: Info, input: SubmitJobInput) -> Job:
             id_column=input.id_column,
         )
     documents = [d.to_domain() for d in input.documents] if input.documents is not None else None
-    container, principal = info.context.container, info.context.principal
-    if principal is not None and documents:
-        await container.access.consume_documents(principal, len(documents))
     request = JobRequest(
-        owner=info.context.owner,
+        principal=info.context.principal,
         documents=documents,
         source=source,
         idempotency_key=input.idempotency_key,
         language=input.language_code,
     )
-    return Job.from_domain(await container.jobs.submit(request))
+    return Job.from_domain(await info.context.container.jobs.submit(request))
 
 
 async def job(info: Info, id: strawberry.ID) -> Job | None:
@@ -147,16 +110,15 @@ async def jobs(
     after: str | None = None,
     status: jobs_domain.JobStatus | None = None,
 ) -> JobConnection:
-    limit = max(1, min(first if first is not None else 20, 100))
+    limit = page_size(first, 20, 100)
+    position = job_position(after)
     service = info.context.container.jobs
-    found, cursor = await service.list_jobs(info.context.owner, status, limit, after)
+    found, more = await service.list_jobs(info.context.owner, status, limit, position)
     edges = [
-        JobEdge(cursor=jobs_domain.encode_cursor("job", j.id), node=Job.from_domain(j))
+        JobEdge(cursor=job_cursor(jobs_domain.JobPosition.of(j)), node=Job.from_domain(j))
         for j in found
     ]
-    return JobConnection(
-        edges=edges, page_info=PageInfo(has_next_page=cursor is not None, end_cursor=cursor)
-    )
+    return JobConnection(edges=edges, page_info=page_info(edges, more, after))
 
 
 async def cache_stats(info: Info) -> CacheStats:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.relay import PageInfo
 
+from graphql_api.access import Scope
 from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain import results as domain
+from graphql_api.domain.errors import AuraStreamError
+from graphql_api.gql import cursors
+from graphql_api.gql.permissions import requires
 from graphql_api.services import cache as cache_service
 from graphql_api.services import health as health_domain
 from graphql_api.services import privacy as privacy_service
@@ -271,12 +277,6 @@ class JobSummary:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class JobResultEdge:
     cursor: str
     node: DocumentResult
@@ -291,18 +291,33 @@ class JobResultConnection:
 async def _job_results(
     root: Any, info: strawberry.Info, first: int | None = 100, after: str | None = None
 ) -> JobResultConnection:
-    limit = max(0, min(first if first is not None else 100, MAX_PAGE))
-    position = jobs_domain.decode_cursor("result", after)
-    offset = int(position) + 1 if position and position.isdigit() else 0
+    limit = page_size(first, 100, MAX_PAGE)
+    offset = cursors.result_offset(after)
     results, more = await info.context.container.jobs.results(root.domain, offset, limit)
     edges = [
-        JobResultEdge(
-            cursor=jobs_domain.encode_cursor("result", r.index), node=document_result_from_job(r)
-        )
+        JobResultEdge(cursor=cursors.result_cursor(r.index), node=document_result_from_job(r))
         for r in results
     ]
-    end = edges[-1].cursor if edges else after
-    return JobResultConnection(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=end))
+    return JobResultConnection(edges=edges, page_info=page_info(edges, more, after))
+
+
+def page_size(first: int | None, default: int, largest: int) -> int:
+    """`first` as asked, or BAD_USER_INPUT outside 0..largest (never silently clamped)."""
+    if first is None:
+        return default
+    if not 0 <= first <= largest:
+        raise AuraStreamError(f"`first` must be between 0 and {largest}.")
+    return first
+
+
+def page_info(edges: Sequence[JobEdge | JobResultEdge], more: bool, after: str | None) -> PageInfo:
+    """Relay's PageInfo for a forward page: the cursors are its first and last edges'."""
+    return PageInfo(
+        has_next_page=more,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
 
 
 async def _job_output_url(root: Any, info: strawberry.Info) -> str | None:
@@ -324,11 +339,14 @@ class Job:
     domain: strawberry.Private[jobs_domain.Job]
 
     results: JobResultConnection = strawberry.field(
-        resolver=_job_results, description="Per-document results in input order, a page at a time."
+        resolver=_job_results,
+        description="Per-document results in input order, a page at a time.",
+        extensions=[requires(Scope.JOBS)],
     )
     output_url: str | None = strawberry.field(
         resolver=_job_output_url,
         description="The full JSON Lines output: a pre-signed URL on AWS, a local path.",
+        extensions=[requires(Scope.JOBS)],
     )
 
     @classmethod
@@ -383,9 +401,12 @@ def document_result_from_job(result: jobs_domain.JobResult) -> DocumentResult:
     )
 
 
-@strawberry.type(description="One tenant's use of the API on one day (UTC).")
+@strawberry.type(description="One tenant's (or one key's) use of the API on one day (UTC).")
 class UsageDay:
     day: date
+    key_id: strawberry.ID | None = strawberry.field(
+        description="The key these counts belong to; null for the whole tenant."
+    )
     documents: int
     cache_hits: int
     billable_units: int = strawberry.field(
@@ -397,6 +418,7 @@ class UsageDay:
     def from_domain(cls, usage: Any) -> UsageDay:
         return cls(
             day=usage.day,
+            key_id=None if usage.key_id is None else strawberry.ID(f"aura_{usage.key_id}"),
             documents=usage.documents,
             cache_hits=usage.cache_hits,
             billable_units=usage.billable_units,

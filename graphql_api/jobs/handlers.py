@@ -43,7 +43,9 @@ def finalize(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _prepare(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job_id = event["jobId"]
-    parts = _run(_container().jobs.prepare(job_id))
+    # A job whose input cannot be prepared ends FAILED here, with its code; the Map then has
+    # no parts and FinalizeJob finds the job finished.
+    parts = _run(_container().jobs.prepare_or_fail(job_id))
     return {"jobId": job_id, "parts": [{"jobId": job_id, "partIndex": p} for p in parts]}
 
 

@@ -80,8 +80,10 @@ _US_PHONE = re.compile(
     r"(?P<exchange>\d{3})[ .-]\d{4}(?![\w-]|\.\d)"
 )
 # International: +CC then digit groups separated by one space, dot or dash, or in parentheses.
+# Linear time: each group is taken whole (atomic), so a long run of digits is one group and
+# is never re-split into every combination of shorter ones when the match fails.
 _INTL_PHONE = re.compile(
-    r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(\d{1,4}\)|[ .-]?\d{1,5}){1,6}(?![\w-]|\.\d)"
+    r"(?<![\w+])\+[1-9]\d{0,2}(?>[ .-]?\(\d{1,4}\)|[ .-]?\d++){1,6}(?![\w-]|\.\d)"
 )
 _CARD = re.compile(
     r"(?<![\w-])(?:"
@@ -341,7 +343,8 @@ class LocalPiiDetector:
     identity = "aurastream-patterns-1"
 
     async def detect(self, texts: Sequence[str], language: str) -> list[list[PiiEntity]]:
-        return [find_pii(text) for text in texts]
+        # Pattern matching is CPU work: in a thread, the event loop keeps answering.
+        return await asyncio.to_thread(lambda: [find_pii(text) for text in texts])
 
 
 class ComprehendPiiDetector:

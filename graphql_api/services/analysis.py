@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from graphql_api.domain.deadline import engine_deadline
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, DocumentRequest, DocumentResult
-from graphql_api.domain.text import cache_key, normalise, text_hash
+from graphql_api.domain.text import cache_key, is_clean, normalise, text_hash
+from graphql_api.metric_names import Metric
 from graphql_api.observability import subsegment
 from graphql_api.ports import Metrics, ResultCache, SentimentEngine
 
 logger = logging.getLogger(__name__)
 
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,10 @@ class AnalysisService:
         pending: dict[str, _Pending] = {}
         normalised_texts: list[str] = []
         for index, request in enumerate(requests):
+            if not is_clean(request.text) or (request.id is not None and not is_clean(request.id)):
+                normalised_texts.append("")
+                results[index] = DocumentResult(None, None, failure=_invalid_text())
+                continue
             text = normalise(request.text)
             normalised_texts.append(text)
             failure = self._validate(text, request.language)
@@ -119,7 +124,7 @@ class AnalysisService:
                     cached=item.cached,
                     normalised_text=normalised_texts[index],
                 )
-        self.metrics.increment("DocumentsAnalyzed", len(requests))
+        self.metrics.increment(Metric.DOCUMENTS_ANALYZED, len(requests))
         return [result for result in results if result is not None]
 
     def _validate(self, text: str, language: str | None) -> DocumentFailure | None:
@@ -131,7 +136,7 @@ class AnalysisService:
                 ErrorCode.TEXT_TOO_LONG,
                 f"Text is {size} UTF-8 bytes; the limit is {self.policy.max_text_bytes}.",
             )
-        if language is not None and not _LANGUAGE_CODE.match(language):
+        if language is not None and not _LANGUAGE_CODE.fullmatch(language):
             return DocumentFailure(
                 ErrorCode.INVALID_LANGUAGE_CODE,
                 "languageCode must be an ISO 639 code such as 'en' or 'zh-TW'.",
@@ -147,13 +152,13 @@ class AnalysisService:
         except Exception:
             # A failing cache never fails a request: treat everything as a miss.
             logger.warning("cache read failed; bypassing the cache", exc_info=True)
-            self.metrics.increment("CacheErrors")
+            self.metrics.increment(Metric.CACHE_ERRORS)
             hits = {}
         for key, analysis in hits.items():
             item = pending[key]
             item.outcome, item.cached = analysis, True
-        self.metrics.increment("CacheHit", len(hits))
-        self.metrics.increment("CacheMiss", len(pending) - len(hits))
+        self.metrics.increment(Metric.CACHE_HIT, len(hits))
+        self.metrics.increment(Metric.CACHE_MISS, len(pending) - len(hits))
 
     async def _run_engine(self, items: list[_Pending]) -> None:
         undetected = [item for item in items if item.requested_language is None]
@@ -162,7 +167,7 @@ class AnalysisService:
                 languages = await self._detect([item.text for item in undetected])
             except Exception:
                 logger.exception("language detection failed")
-                self.metrics.increment("EngineErrors")
+                self.metrics.increment(Metric.ENGINE_ERRORS)
                 for item in undetected:
                     item.outcome = _engine_unavailable()
                 items = [item for item in items if item.outcome is None]
@@ -199,11 +204,11 @@ class AnalysisService:
                 outcomes = await self.engine.analyze_batch([item.text for item in chunk], language)
         except Exception:
             logger.exception("engine batch failed")
-            self.metrics.increment("EngineErrors")
+            self.metrics.increment(Metric.ENGINE_ERRORS)
             outcomes = [_engine_unavailable()] * len(chunk)
         finally:
             self.engine_batches_in_flight -= 1
-            self.metrics.observe_ms("EngineLatency", (time.perf_counter() - started) * 1_000)
+            self.metrics.observe_ms(Metric.ENGINE_LATENCY, (time.perf_counter() - started) * 1_000)
         for item, outcome in zip(chunk, outcomes, strict=True):
             item.outcome = outcome
 
@@ -223,7 +228,14 @@ class AnalysisService:
                 await self.cache.put_many(entries)
         except Exception:
             logger.warning("cache write failed; results were still returned", exc_info=True)
-            self.metrics.increment("CacheErrors")
+            self.metrics.increment(Metric.CACHE_ERRORS)
+
+
+def _invalid_text() -> DocumentFailure:
+    # The id is not echoed either: it may be the part that cannot be represented.
+    return DocumentFailure(
+        ErrorCode.INVALID_TEXT, "The text or id holds a NUL or an unpaired UTF-16 surrogate."
+    )
 
 
 def _engine_unavailable() -> DocumentFailure:

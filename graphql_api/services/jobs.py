@@ -13,14 +13,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from graphql_api.access import Metering, Principal, Usage
+from graphql_api.access.usage import metered
 from graphql_api.domain.codec import decode_job_result, encode_job_result
-from graphql_api.domain.errors import AuraStreamError, ErrorCode, NotFound
+from graphql_api.domain.errors import AuraStreamError, ErrorCode, IdempotencyConflict, NotFound
 from graphql_api.domain.job_input import parse_documents
 from graphql_api.domain.jobs import (
     MAX_DOCUMENTS_PER_JOB,
     PART_SIZE,
     Job,
     JobDocument,
+    JobPosition,
     JobResult,
     JobSource,
     JobStatus,
@@ -29,7 +32,8 @@ from graphql_api.domain.jobs import (
     split_text,
     summarise,
 )
-from graphql_api.domain.results import DocumentFailure, DocumentRequest
+from graphql_api.domain.results import DocumentFailure, DocumentRequest, DocumentResult
+from graphql_api.domain.text import is_clean
 from graphql_api.observability import subsegment
 from graphql_api.ports import BlobStore, Clock, JobRunner, JobStore, Metrics
 from graphql_api.services.analysis import AnalysisService
@@ -39,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class JobRequest:
-    owner: str
+    principal: Principal
     documents: Sequence[DocumentRequest] | None = None
     source: JobSource | None = None
     idempotency_key: str | None = None
@@ -69,6 +73,7 @@ class JobService:
         blobs: BlobStore,
         runner: JobRunner,
         analysis: AnalysisService,
+        metering: Metering,
         clock: Clock,
         metrics: Metrics,
         max_text_bytes: int = 5_000,
@@ -77,6 +82,7 @@ class JobService:
         self.blobs = blobs
         self.runner = runner
         self.analysis = analysis
+        self.metering = metering
         self.clock = clock
         self.metrics = metrics
         self.max_text_bytes = max_text_bytes
@@ -84,33 +90,56 @@ class JobService:
     # --- the API side ----------------------------------------------------------------
 
     async def submit(self, request: JobRequest) -> Job:
-        """Validate and store the input, record the job and start it (once per idempotency key)."""
+        """Validate the input, count it against the quota, claim the idempotency key, store
+        the input and start the job, in that order: a refused request consumes nothing, and
+        a replayed key counts and writes nothing."""
+        principal = request.principal
         inline, body = await self._input(request)
-        fingerprint = hashlib.sha256(body).hexdigest()
         job = Job(
             id=str(uuid.uuid4()),
-            owner=request.owner,
+            owner=principal.tenant_id,
             status=JobStatus.QUEUED,
             created_at=self.clock.now(),
-            fingerprint=fingerprint,
+            fingerprint=hashlib.sha256(body).hexdigest(),
             source=request.source or JobSource(),
             language=request.language,
             idempotency_key=request.idempotency_key,
             total=len(request.documents or ()),
+            key_id=principal.key_id,
+            daily_quota=principal.limits.daily_document_quota if principal.limits else None,
         )
-        if inline:
-            await self.blobs.put(input_key(job.id), body)
-        with subsegment("jobs.store.create"):
-            stored = await self.store.create(job)
-        if stored.id == job.id:
-            self.metrics.increment("JobsSubmitted")
+        replayed = await self._replay(job)
+        if replayed is None:
+            # Source jobs are counted when their documents are read (`prepare`).
+            await self.metering.admit(principal, job.total)
+            with subsegment("jobs.store.create"):
+                stored = await self.store.create(job)
+            if stored.id == job.id:
+                self.metrics.increment("JobsSubmitted")
+                if inline:
+                    await self.blobs.put(input_key(job.id), body)
+        else:
+            stored = replayed
         # Started even for a replayed key: the runner ignores a job it already started,
         # and this way a submit that crashed right after storing still gets its job run.
         with subsegment("jobs.runner.start"):
             await self.runner.start(stored.id)
         return stored
 
+    async def _replay(self, job: Job) -> Job | None:
+        """The job an earlier submit with the same idempotency key created, if any."""
+        if job.idempotency_key is None:
+            return None
+        earlier = await self.store.find_idempotent(job.owner, job.idempotency_key)
+        if earlier is not None and earlier.fingerprint != job.fingerprint:
+            raise IdempotencyConflict("This idempotencyKey was used with a different input.")
+        return earlier
+
     async def _input(self, request: JobRequest) -> tuple[bool, bytes]:
+        _checked_name("idempotencyKey", request.idempotency_key)
+        if request.source is not None:
+            _checked_name("textColumn", request.source.text_column)
+            _checked_name("idColumn", request.source.id_column)
         if (request.documents is None) == (request.source is None or request.source.uri is None):
             raise AuraStreamError("Give either documents or a source, not both or neither.")
         if request.documents is not None:
@@ -130,7 +159,7 @@ class JobService:
         source = request.source
         assert source is not None
         assert source.uri is not None
-        await self.blobs.check_source(source.uri)
+        await self.blobs.check_source(request.principal.tenant_id, source.uri)
         reference = [source.uri, source.format, source.text_column, source.id_column]
         return False, json.dumps([*reference, request.language]).encode()
 
@@ -143,8 +172,8 @@ class JobService:
         return job
 
     async def list_jobs(
-        self, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
+        self, owner: str, status: JobStatus | None, limit: int, after: JobPosition | None
+    ) -> tuple[list[Job], bool]:
         return await self.store.list_jobs(owner, status, limit, after)
 
     async def results(self, job: Job, offset: int, limit: int) -> tuple[list[JobResult], bool]:
@@ -182,6 +211,9 @@ class JobService:
                 f"The source has {len(documents)} documents; at most {MAX_DOCUMENTS_PER_JOB}.",
                 code=ErrorCode.TOO_MANY_DOCUMENTS,
             )
+        if job.source.uri is not None:
+            # A source's size is known only now: it counts against the submitter's quota here.
+            await self.metering.admit_key(job.key_id, job.daily_quota, len(documents))
         parts = part_count(len(documents))
         for part in range(parts):
             chunk = documents[part * PART_SIZE : (part + 1) * PART_SIZE]
@@ -198,24 +230,32 @@ class JobService:
     async def _read_input(self, job: Job) -> bytes:
         if job.source.uri is None:
             return await self.blobs.get(input_key(job.id))
-        return await self.blobs.read_source(job.source.uri)
+        return await self.blobs.read_source(job.owner, job.source.uri)
 
     async def process_part(self, job_id: str, part: int) -> tuple[int, int]:
         """Analyse one part through the batched pipeline; returns (processed, failed)."""
         job = await self._job(job_id)
         key = results_key(job_id, part)
+        usage: Usage | None = None
         if await self.blobs.exists(key):
             results = _decode_results(await self.blobs.get(key))
         else:
             documents = _decode_documents(await self.blobs.get(part_key(job_id, part)))
-            results = await self._analyse(documents, job.language)
+            results, usage = await self._analyse(documents, job.language)
             await self.blobs.put(key, _encode_results(results))
         failed = sum(1 for r in results if not r.ok)
-        # Counted once per part, however often the part runs.
-        await self.store.complete_part(job_id, part, len(results), failed)
+        # Counted once per part, however often the part runs; metered as each part finishes.
+        if await self.store.complete_part(job_id, part, len(results), failed):
+            # A part resumed after its results were written, but before it was counted, is
+            # counted without Comprehend units: only its analysis knew the texts' lengths.
+            ok = [r for r in results if r.ok]
+            usage = usage or Usage(len(ok), sum(1 for r in ok if r.cached))
+            await self.metering.record(job.owner, job.key_id, usage)
         return len(results), failed
 
-    async def _analyse(self, documents: list[JobDocument], language: str | None) -> list[JobResult]:
+    async def _analyse(
+        self, documents: list[JobDocument], language: str | None
+    ) -> tuple[list[JobResult], Usage]:
         """Long documents are split into engine-sized pieces and their results recombined."""
         requests: list[DocumentRequest] = []
         spans: list[tuple[JobDocument, int, int]] = []
@@ -250,7 +290,7 @@ class JobService:
             results.append(
                 JobResult(document.index, document.id, text_hash, analysis, None, cached, count)
             )
-        return results
+        return results, _usage(results, outcomes)
 
     async def finalize(self, job_id: str, error: str | None = None) -> Job:
         """Gather every part's results into the output, and complete the job record.
@@ -316,12 +356,26 @@ class JobService:
             await self.runner.start(job_id)
         return job_ids
 
+    async def prepare_or_fail(self, job_id: str) -> list[int]:
+        """prepare(); a job whose input cannot be prepared, for any reason, ends FAILED with
+        a code instead of staying QUEUED with nothing working on it."""
+        try:
+            return await self.prepare(job_id)
+        except NotFound:
+            raise  # no job to end
+        except AuraStreamError as error:
+            reason = f"{error.code}: {error}"
+        except Exception:
+            logger.exception("job preparation failed", extra={"job_id": job_id})
+            reason = f"{ErrorCode.INTERNAL_SERVER_ERROR}: The job's input could not be prepared."
+        await self.finalize(job_id, error=reason)
+        return []
+
     async def run(self, job_id: str) -> Job:
         """All steps in order, in this process: the local runner's whole job."""
-        try:
-            parts = await self.prepare(job_id)
-        except AuraStreamError as error:
-            return await self.finalize(job_id, error=f"{error.code}: {error}")
+        parts = await self.prepare_or_fail(job_id)
+        if not parts:
+            return await self._job(job_id)
         done = await self.store.completed_parts(job_id)
         for part in parts:
             if part not in done:
@@ -330,13 +384,38 @@ class JobService:
                 except Exception:
                     # That part's documents are recorded as failed by finalize.
                     logger.exception("job part failed", extra={"job_id": job_id, "part": part})
-        return await self.finalize(job_id)
+        try:
+            return await self.finalize(job_id)
+        except Exception:
+            # Results that cannot be gathered still end the job, with a code.
+            logger.exception("job finalize failed", extra={"job_id": job_id})
+            reason = f"{ErrorCode.INTERNAL_SERVER_ERROR}: The job's results could not be gathered."
+            return await self._complete(await self._job(job_id), JobStatus.FAILED, [], reason)
 
     async def _job(self, job_id: str) -> Job:
         job = await self.store.get(job_id)
         if job is None:
             raise NotFound(f"No job {job_id}.")
         return job
+
+
+#: Longest idempotency key or column name: ample for a UUID or a header, bounded for the stores.
+MAX_NAME_LENGTH = 256
+
+
+def _checked_name(name: str, value: str | None) -> None:
+    if value is not None and (len(value) > MAX_NAME_LENGTH or not is_clean(value)):
+        raise AuraStreamError(
+            f"`{name}` must be at most {MAX_NAME_LENGTH} characters, with no NUL or "
+            "unpaired surrogate."
+        )
+
+
+def _usage(results: list[JobResult], outcomes: Sequence[DocumentResult]) -> Usage:
+    """A part's usage: its documents and cache hits, and the units of the pieces
+    Comprehend analysed (a long document is billed per piece, as Comprehend bills it)."""
+    ok = [r for r in results if r.ok]
+    return Usage(len(ok), sum(1 for r in ok if r.cached), metered(outcomes).billable_units)
 
 
 def _encode_documents(documents: list[JobDocument]) -> bytes:

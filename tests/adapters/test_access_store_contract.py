@@ -15,12 +15,14 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from graphql_api.access import build_access_store
-from graphql_api.access.cli import app as keys_app
+from graphql_api.access import Usage
 from graphql_api.access.dynamodb_store import DynamoDBAccessStore
-from graphql_api.access.keys import ApiKey, KeyIdTaken, Limits, Scope
+from graphql_api.access.errors import KeyIdTaken
+from graphql_api.access.model import ApiKey, Limits, Scope
 from graphql_api.access.ports import AccessStore
 from graphql_api.access.sqlite_store import SqliteAccessStore
+from graphql_api.bootstrap import build_access_store
+from graphql_api.cli.keys import app as keys_app
 from graphql_api.settings import Settings
 from tests.aws_fixtures import create_keys_table
 
@@ -224,10 +226,10 @@ async def test_the_quota_is_exact_under_concurrency_across_instances(open_store)
 
 async def test_usage_adds_up_per_tenant_and_day_in_order(store):
     days = [date(2027, 1, 13), date(2027, 1, 14), date(2027, 1, 15)]
-    await store.add_usage("acme", days[2], 1, 0, 3, T0)
-    await store.add_usage("acme", days[0], 10, 2, 30, T0)
-    await store.add_usage("acme", days[0], 5, 1, 15, T0)
-    await store.add_usage("globex", days[0], 99, 0, 297, T0)
+    await store.add_usage("acme", "key-one", days[2], Usage(1, 0, 3), T0)
+    await store.add_usage("acme", "key-one", days[0], Usage(10, 2, 30), T0)
+    await store.add_usage("acme", "key-two", days[0], Usage(5, 1, 15), T0)
+    await store.add_usage("globex", None, days[0], Usage(99, 0, 297), T0)
 
     found = await store.usage("acme", days[0], days[2])
 
@@ -239,10 +241,27 @@ async def test_usage_adds_up_per_tenant_and_day_in_order(store):
     assert [u.tenant_id for u in await store.usage("globex", days[0], days[2])] == ["globex"]
 
 
+async def test_a_keys_usage_is_shown_by_key_id(store):
+    days = [date(2027, 1, 13), date(2027, 1, 14)]
+    await store.add_usage("acme", "key-one", days[0], Usage(10, 2, 30), T0)
+    await store.add_usage("acme", "key-two", days[0], Usage(5, 1, 15), T0)
+    await store.add_usage("acme", "key-one", days[1], Usage(1, 0, 3), T0)
+
+    found = await store.key_usage("key-one", days[0], days[1])
+
+    assert [(u.tenant_id, u.key_id, u.day, u.documents) for u in found] == [
+        ("acme", "key-one", days[0], 10),
+        ("acme", "key-one", days[1], 1),
+    ]
+    assert await store.key_usage("key-three", days[0], days[1]) == []
+
+
 async def test_concurrent_usage_updates_are_not_lost(open_store):
     instances = [open_store() for _ in range(4)]
 
-    await asyncio.gather(*(instances[i % 4].add_usage("acme", DAY, 1, 1, 3, T0) for i in range(12)))
+    await asyncio.gather(
+        *(instances[i % 4].add_usage("acme", "k", DAY, Usage(1, 1, 3), T0) for i in range(12))
+    )
 
     (day,) = await instances[0].usage("acme", DAY, DAY)
     assert (day.documents, day.cache_hits, day.billable_units) == (12, 12, 36)
@@ -261,7 +280,7 @@ async def test_the_dynamodb_items_follow_the_single_table_layout(keys_table, mot
     await store.put_key(api_key())
     await store.take_request("0123456789ab", 1.0, 2, T0)
     await store.add_documents("0123456789ab", DAY, 3, 10, T0 + 86_400)
-    await store.add_usage("acme", DAY, 3, 1, 9, T0 + 400 * 86_400)
+    await store.add_usage("acme", "0123456789ab", DAY, Usage(3, 1, 9), T0 + 400 * 86_400)
 
     items = client.scan(TableName=keys_table)["Items"]
 
@@ -270,6 +289,7 @@ async def test_the_dynamodb_items_follow_the_single_table_layout(keys_table, mot
         ("KEY#0123456789ab", "KEY"),
         ("KEY#0123456789ab", "BUCKET"),
         ("KEY#0123456789ab", "QUOTA#2027-01-15"),
+        ("KEY#0123456789ab", "USAGE#2027-01-15"),
         ("TENANT#acme", "USAGE#2027-01-15"),
     }
     assert "ttl" not in layout[("KEY#0123456789ab", "KEY")]
@@ -304,7 +324,7 @@ def test_keys_are_created_listed_and_revoked_from_the_command_line(keys_backend)
     result = _keys("create", "--tenant", tenant, "--scopes", "analyze,jobs", "--name", "ci",
                     "--rate", "5", "--burst", "10", "--daily-quota", "500", "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
-    created = json.loads(result.output)
+    created = json.loads(result.stdout)
     assert created["key"].startswith(f"aura_{created['key_id']}_")
     assert created["scopes"] == ["analyze", "jobs"]
     assert created["limits"] == {"rate_per_second": 5.0, "burst": 10, "daily_document_quota": 500}
@@ -313,17 +333,17 @@ def test_keys_are_created_listed_and_revoked_from_the_command_line(keys_backend)
     assert listed.exit_code == 0, listed.output
     assert secret_of(created) not in listed.output
     assert "hash" not in listed.output
-    (row,) = json.loads(listed.output)
+    (row,) = json.loads(listed.stdout)
     assert row == {k: v for k, v in created.items() if k != "key"}
 
     revoked = _keys("revoke", f"aura_{created['key_id']}")
     assert revoked.exit_code == 0, revoked.output
-    (row,) = json.loads(_keys("list", "--tenant", tenant, "--json").output)
+    (row,) = json.loads(_keys("list", "--tenant", tenant, "--json").stdout)
     assert row["revoked_at"] is not None
 
 
 def test_the_human_listing_is_a_table_without_secrets(keys_backend):
-    created = json.loads(_keys("create", "--tenant", "acme", "--json").output)
+    created = json.loads(_keys("create", "--tenant", "acme", "--json").stdout)
 
     listed = _keys("list")
 
@@ -345,6 +365,46 @@ def test_unknown_scopes_are_refused_by_the_command(keys_backend):
 
     assert result.exit_code != 0
     assert "unknown scope 'root'" in result.output
+
+
+def test_every_keys_command_names_the_store_it_used(keys_backend):
+    settings = Settings()
+    expected = (
+        f"DynamoDB table {settings.keys_table}"
+        if keys_backend == "aws"
+        else f"SQLite file {settings.keys_path.resolve()}"
+    )
+    created = _keys("create", "--tenant", "acme", "--json")
+    key_id = json.loads(created.stdout)["key_id"]
+
+    for result in (created, _keys("list"), _keys("usage", key_id), _keys("revoke", key_id)):
+        assert result.exit_code == 0, result.output
+        assert f"Key store: {expected}" in result.stderr
+
+
+def test_a_keys_usage_is_shown_by_the_command_line(keys_backend):
+    created = json.loads(_keys("create", "--tenant", "acme", "--json").stdout)
+
+    shown = _keys("usage", created["prefix"], "--json")
+    missing = _keys("usage", "ffffffffffff")
+
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == {
+        "key": {k: v for k, v in created.items() if k != "key"},
+        "usage": [],
+    }
+    assert missing.exit_code == 1
+    assert "No key aura_ffffffffffff" in missing.stderr
+
+
+def test_the_data_dir_is_per_user_by_default_never_the_working_directory(monkeypatch):
+    monkeypatch.delenv("AURASTREAM_DATA_DIR")
+
+    data_dir = Settings().data_dir
+
+    assert data_dir.is_absolute()
+    assert data_dir.name == "aurastream"
+    assert data_dir != Path.cwd() / ".aurastream"
 
 
 def test_the_local_store_is_a_file_under_the_data_dir(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from graphql_api.adapters.aws.dynamodb_jobs import DynamoDBJobStore
 from graphql_api.adapters.local.sqlite_jobs import SqliteJobStore
 from graphql_api.domain.errors import IdempotencyConflict
-from graphql_api.domain.jobs import Job, JobStatus, JobSummary
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus, JobSummary
 from graphql_api.domain.results import Scores
 from graphql_api.ports import JobStore
 
@@ -91,11 +91,29 @@ async def test_jobs_list_newest_first_per_owner_with_status_filter_and_cursor(st
     await store.create(new_job("b0", "bob", created=2_000.0))
     await store.update("a3", status=JobStatus.SUCCEEDED)
 
-    page, cursor = await store.list_jobs("alice", None, 2, None)
-    rest, end = await store.list_jobs("alice", None, 10, cursor)
+    page, more = await store.list_jobs("alice", None, 2, None)
+    rest, more_after_rest = await store.list_jobs("alice", None, 10, JobPosition.of(page[-1]))
     succeeded, _ = await store.list_jobs("alice", JobStatus.SUCCEEDED, 10, None)
 
     assert [j.id for j in page] == ["a4", "a3"]
+    assert more is True
     assert [j.id for j in rest] == ["a2", "a1", "a0"]
-    assert end is None
+    assert more_after_rest is False
     assert [j.id for j in succeeded] == ["a3"]
+
+
+@pytest.mark.parametrize("job_id", ["\ud800", "a\x00b", "\udfff\ud800"])
+async def test_an_id_no_job_could_have_reads_as_missing(store, job_id):
+    assert await store.get(job_id) is None
+
+
+async def test_jobs_page_from_any_position_with_equal_creation_times(store):
+    for i in range(5):
+        await store.create(new_job(f"a{i}", "alice", created=1_000.0))
+
+    first, more = await store.list_jobs("alice", None, 2, None)
+    second, more_again = await store.list_jobs("alice", None, 2, JobPosition.of(first[-1]))
+    last, no_more = await store.list_jobs("alice", None, 2, JobPosition.of(second[-1]))
+
+    assert [j.id for j in first + second + last] == ["a4", "a3", "a2", "a1", "a0"]
+    assert (more, more_again, no_more) == (True, True, False)

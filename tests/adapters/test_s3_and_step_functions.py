@@ -28,15 +28,34 @@ async def test_objects_round_trip_and_missing_ones_raise(bucket):
         await blobs.get("jobs/j1/other")
 
 
-async def test_sources_are_read_by_s3_uri_and_unreadable_ones_are_refused(bucket):
-    boto3.client("s3").put_object(Bucket=bucket, Key="uploads/reviews.csv", Body=b"text\ngood\n")
+async def test_sources_are_read_from_the_tenants_inbox_only(bucket):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key="inbox/acme/reviews.csv", Body=b"text\ngood\n")
+    s3.put_object(Bucket=bucket, Key="inbox/globex/secret.csv", Body=b"text\ntheirs\n")
+    s3.put_object(Bucket=bucket, Key="jobs/j1/input.jsonl", Body=b'{"text": "theirs"}\n')
     blobs = S3BlobStore(bucket, lambda: boto3.client("s3"))
 
-    await blobs.check_source(f"s3://{bucket}/uploads/reviews.csv")
-    assert await blobs.read_source(f"s3://{bucket}/uploads/reviews.csv") == b"text\ngood\n"
-    for uri in (f"s3://{bucket}/uploads/missing.csv", "/etc/passwd", "s3://only-bucket"):
-        with pytest.raises(SourceUnreadable):
-            await blobs.check_source(uri)
+    for uri in ("reviews.csv", f"s3://{bucket}/inbox/acme/reviews.csv"):
+        await blobs.check_source("acme", uri)
+        assert await blobs.read_source("acme", uri) == b"text\ngood\n"
+    refused = [
+        "missing.csv",
+        "../globex/secret.csv",
+        f"s3://{bucket}/inbox/globex/secret.csv",
+        f"s3://{bucket}/jobs/j1/input.jsonl",
+        "s3://other-bucket/inbox/acme/reviews.csv",
+        "/etc/passwd",
+        "s3://only-bucket",
+        "bad\ud800name.csv",
+        "x" * 2_000,
+    ]
+    messages = set()
+    for uri in refused:
+        for call in (blobs.check_source, blobs.read_source):
+            with pytest.raises(SourceUnreadable) as raised:
+                await call("acme", uri)
+            messages.add(str(raised.value))
+    assert messages == {"No readable source with that name in your inbox."}
 
 
 async def test_the_output_link_is_a_working_presigned_url(bucket):

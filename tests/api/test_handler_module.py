@@ -48,6 +48,6 @@ def test_the_handler_serves_health_on_the_stage_path(handler_module):
 
 
 def test_importing_the_handler_builds_no_engine_or_connection(handler_module):
-    container = handler_module.asgi_handler.app.app.state.container
+    container = handler_module.app.state.container
     assert "_analyzer" not in vars(container.engine)  # VADER loads on first use
     assert not container.cache.store.store.database.opened

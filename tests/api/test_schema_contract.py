@@ -1,7 +1,10 @@
+import json
+
 from graphql import parse, validate
 
 from graphql_api.gql.schema import build_schema
 from graphql_api.settings import Settings
+from graphql_api.web.rest import openapi_document
 from tests.support import OPERATIONS, ROOT
 
 
@@ -31,3 +34,9 @@ def test_public_contract_names_exist():
         "health: Health!",
     ]:
         assert fragment in sdl
+
+
+def test_committed_openapi_matches_the_code():
+    exported = openapi_document()
+    committed = json.loads((ROOT / "schema" / "openapi.json").read_text())
+    assert committed == exported, "OpenAPI drift: run `make schema` and commit the result"

@@ -8,18 +8,22 @@ import boto3
 import httpx
 import pytest
 
+from graphql_api.access import ApiKey, Principal, Scope
+from graphql_api.access.limits import utc_day
 from graphql_api.bootstrap import bootstrap
-from graphql_api.domain.jobs import JobStatus
+from graphql_api.domain.errors import AuraStreamError, ErrorCode
+from graphql_api.domain.jobs import JobSource, JobStatus
 from graphql_api.domain.results import DocumentRequest
 from graphql_api.jobs import handlers
 from graphql_api.services.jobs import JobRequest
+from tests.fakes import tenant
 from tests.support import EVENTS, LambdaContext
 
 CONTEXT = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
 
 @pytest.fixture
-def aws_jobs(monkeypatch, aws_env, cache_table, jobs_table, bucket):
+def aws_jobs(monkeypatch, aws_env, cache_table, jobs_table, keys_table, bucket):
     machine = boto3.client("stepfunctions").create_state_machine(
         name=f"AuraStream-AnalyzeJob-{bucket[-8:]}",
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
@@ -29,6 +33,7 @@ def aws_jobs(monkeypatch, aws_env, cache_table, jobs_table, bucket):
         "AURASTREAM_BACKEND": "aws",
         "AURASTREAM_CACHE_TABLE": cache_table,
         "AURASTREAM_JOBS_TABLE": jobs_table,
+        "AURASTREAM_KEYS_TABLE": keys_table,  # usage is metered as parts finish
         "AURASTREAM_BUCKET": bucket,
         "AURASTREAM_STATE_MACHINE_ARN": machine,
         "AURASTREAM_COMPREHEND_BUDGET_SECONDS": "5",
@@ -48,7 +53,8 @@ def fresh_container() -> None:
 def submit(documents: list[str]) -> str:
     container = bootstrap()
     request = JobRequest(
-        "tenant-a", documents=[DocumentRequest(t, "en", f"d{i}") for i, t in enumerate(documents)]
+        tenant("tenant-a"),
+        documents=[DocumentRequest(t, "en", f"d{i}") for i, t in enumerate(documents)],
     )
     job = asyncio.run(container.jobs.submit(request))
     return job.id
@@ -111,3 +117,53 @@ def test_a_job_whose_prepare_failed_is_marked_failed_with_the_cause(aws_jobs):
     assert outcome["status"] == "FAILED"
     job = asyncio.run(handlers._container().jobs.get(job_id, "tenant-a"))
     assert job.error == "States.TaskFailed: source vanished"
+
+
+def _usage_of(key: ApiKey) -> int:
+    async def read() -> int:
+        access = bootstrap().access
+        today = utc_day(access.clock.now())
+        days = await access.key_usage(key.key_id, today, today)
+        return sum(d.documents for d in days)
+
+    return asyncio.run(read())
+
+
+def test_a_job_is_metered_per_part_as_it_finishes(aws_jobs):
+    container = bootstrap()
+    key = asyncio.run(container.access.create_key("tenant-a", {Scope.JOBS})).record
+    request = JobRequest(Principal.of(key), documents=[DocumentRequest("good", "en")] * 30)
+    job_id = asyncio.run(container.jobs.submit(request)).id
+    prepared = handlers.prepare({"jobId": job_id}, CONTEXT)
+
+    handlers.process_part(prepared["parts"][0], CONTEXT)
+    after_first = _usage_of(key)
+    handlers.process_part(prepared["parts"][0], CONTEXT)  # a retried part
+    after_retry = _usage_of(key)
+    handlers.process_part(prepared["parts"][1], CONTEXT)
+
+    assert (after_first, after_retry, _usage_of(key)) == (25, 25, 30)
+
+
+def test_another_tenants_job_and_its_input_stay_theirs(aws_jobs, bucket):
+    theirs = submit(["acme's private review"])
+    container = bootstrap()
+    globex = Principal("globex", None, frozenset(Scope), None)
+    boto3.client("s3").put_object(
+        Bucket=bucket, Key="inbox/globex/mine.jsonl", Body=b'{"text": "good"}\n'
+    )
+
+    for uri in (
+        f"s3://{bucket}/jobs/{theirs}/input.jsonl",
+        f"s3://{bucket}/inbox/tenant-a/anything.jsonl",
+        f"jobs/{theirs}/input.jsonl",
+        f"../../jobs/{theirs}/input.jsonl",
+    ):
+        with pytest.raises(AuraStreamError) as raised:
+            asyncio.run(container.jobs.submit(JobRequest(globex, source=JobSource(uri))))
+        assert raised.value.code == ErrorCode.SOURCE_UNREADABLE
+    with pytest.raises(AuraStreamError) as hidden:
+        asyncio.run(container.jobs.get(theirs, "globex"))
+    assert hidden.value.code == ErrorCode.NOT_FOUND
+    mine = asyncio.run(container.jobs.submit(JobRequest(globex, source=JobSource("mine.jsonl"))))
+    assert mine.owner == "globex"

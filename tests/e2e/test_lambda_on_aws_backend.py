@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import EVENTS, LambdaContext, operation
 
+STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:AuraStream-AnalyzeJob"
 CONTEXT = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
 
@@ -17,6 +18,7 @@ def aws_backend(monkeypatch, aws_env, cache_table, aws_api_key):
     monkeypatch.setenv("AURASTREAM_BACKEND", "aws")
     monkeypatch.setenv("AURASTREAM_CACHE_TABLE", cache_table)
     monkeypatch.setenv("AURASTREAM_COMPREHEND_BUDGET_SECONDS", "5")
+    monkeypatch.setenv("AURASTREAM_STATE_MACHINE_ARN", STATE_MACHINE)
     return aws_env
 
 

@@ -91,6 +91,10 @@ def service(
     monkeypatch.setenv("AURASTREAM_CACHE_TABLE", cache_table)
     monkeypatch.setenv("AURASTREAM_JOBS_TABLE", jobs_table)
     monkeypatch.setenv("AURASTREAM_BUCKET", bucket)
+    monkeypatch.setenv(
+        "AURASTREAM_STATE_MACHINE_ARN",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:AuraStream-AnalyzeJob",
+    )
     monkeypatch.setenv("AWS_ENDPOINT_URL_COMPREHEND", comprehend_proxy.url)
     monkeypatch.setenv("AURASTREAM_BREAKER_FAILURE_THRESHOLD", str(BREAKER_THRESHOLD))
     monkeypatch.setenv("AURASTREAM_BREAKER_RECOVERY_SECONDS", str(BREAKER_RECOVERY_SECONDS))

@@ -132,3 +132,90 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 def sub_variables(text: str) -> set[str]:
     """The ${...} variables of a Fn::Sub string (${!Literal} escapes excluded)."""
     return set(_SUB_VARIABLE.findall(text))
+
+
+# --------------------------------------------------------------------------- conditions
+
+PSEUDO = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def parameter_values(template: Template, **overrides: str) -> dict[str, str]:
+    """Every parameter's value as a string (CloudFormation's view), defaults then overrides."""
+    values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    unknown = set(overrides) - set(values) - {"AWS::Region", "AWS::StackName"}
+    assert not unknown, f"no such parameters: {unknown}"
+    return {**values, **overrides}
+
+
+def evaluate(template: Template, value: Any, params: dict[str, str]) -> Any:
+    """Resolve Ref, Sub, If, Equals, Not, And, Or and Condition over parameter values: enough
+    to know which resources a parameter set creates and what global names they take."""
+    conditions = template.get("Conditions", {})
+    if isinstance(value, list):
+        return [evaluate(template, item, params) for item in value]
+    if not isinstance(value, dict):
+        return value
+    intrinsic = len(value) == 1 and next(iter(value)) in _INTRINSICS
+    if not intrinsic:
+        return {key: evaluate(template, item, params) for key, item in value.items()}
+    ((key, argument),) = value.items()
+    if key == "Ref":
+        if argument in params:
+            return params[argument]
+        if argument in PSEUDO:
+            return PSEUDO[argument]
+        return {"Ref": argument}  # a resource: left as is
+    if key == "Condition":
+        return bool(evaluate(template, conditions[argument], params))
+    if key == "Fn::Equals":
+        left, right = (evaluate(template, side, params) for side in argument)
+        return str(left) == str(right)
+    if key == "Fn::Not":
+        return not evaluate(template, argument[0], params)
+    if key == "Fn::And":
+        return all(evaluate(template, item, params) for item in argument)
+    if key == "Fn::Or":
+        return any(evaluate(template, item, params) for item in argument)
+    if key == "Fn::If":
+        name, when_true, when_false = argument
+        chosen = when_true if evaluate(template, {"Condition": name}, params) else when_false
+        return evaluate(template, chosen, params)
+    if key == "Fn::Sub" and isinstance(argument, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in params:
+                return params[name]
+            if name in PSEUDO:
+                return PSEUDO[name]
+            return match.group(0)
+
+        return _SUB_VARIABLE.sub(substitute, argument)
+    return {key: evaluate(template, argument, params)}  # GetAtt and others: left as they are
+
+
+_INTRINSICS = {
+    "Ref",
+    "Condition",
+    "Fn::Equals",
+    "Fn::Not",
+    "Fn::And",
+    "Fn::Or",
+    "Fn::If",
+    "Fn::Sub",
+}
+
+
+def created_resources(template: Template, **overrides: str) -> set[str]:
+    """The logical ids a stack with these parameters creates (before SAM's own resources)."""
+    params = parameter_values(template, **overrides)
+    return {
+        name
+        for name, resource in template["Resources"].items()
+        if "Condition" not in resource
+        or evaluate(template, {"Condition": resource["Condition"]}, params)
+    }

@@ -13,9 +13,12 @@ from tests.infra.cfn import (
     INFRA,
     Template,
     as_list,
+    created_resources,
+    evaluate,
     function_environment,
     function_property,
     parameter_default,
+    parameter_values,
     policy_statements,
     properties,
     resources,
@@ -33,7 +36,6 @@ from tests.infra.cfn import (
         ("CacheTable", "TableName", "AuraStream-SentimentCache"),
         ("JobsTable", "TableName", "AuraStream-Jobs"),
         ("KeysTable", "TableName", "AuraStream-ApiKeys"),
-        ("DocumentsBucket", "BucketName", "aura-stream-documents"),
         ("HttpApi", "Name", "aurastream-api"),
         ("OperationsDashboard", "DashboardName", "AuraStream-Operations"),
         ("AnalyzeJobStateMachine", "Name", "AuraStream-AnalyzeJob"),
@@ -148,6 +150,7 @@ HANDLERS = {
     "PrepareJobFunction": "graphql_api.jobs.handlers.prepare",
     "ProcessPartFunction": "graphql_api.jobs.handlers.process_part",
     "FinalizeJobFunction": "graphql_api.jobs.handlers.finalize",
+    "HealthProbeFunction": "graphql_api.ops.probe.handler",
 }
 
 
@@ -397,6 +400,7 @@ LAMBDA_BASICS = {
             | JOB_OBJECTS
             | {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         ),
+        ("HealthProbeRole", LAMBDA_BASICS | {"states:ListExecutions"}),
     ],
 )
 def test_each_function_is_allowed_only_what_it_uses(template, role, actions):
@@ -519,7 +523,7 @@ def _expression(alarm: dict[str, Any]) -> str:
 
 
 def test_error_rate_alarm_is_over_5_percent_for_5_minutes(template):
-    alarm = _alarm_on(template, "5xx", "Count")
+    alarm = _alarms(template)["ApiErrorRateAlarm"]
     assert alarm["Threshold"] == 5
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert _window_seconds(alarm) == 300
@@ -586,16 +590,171 @@ def test_sync_handler_errors_alarm(template):
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SyncHandler"}}]
 
 
-def test_every_alarm_notifies_the_alarm_topic(template):
-    topic = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
-    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
-    assert template["Conditions"]["CreateAlarmTopic"] == {
-        "Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]
-    }
-    assert template["Resources"]["AlarmTopic"]["Condition"] == "CreateAlarmTopic"
+CRITICAL_TOPIC = {
+    "Fn::If": [
+        "CreateCriticalTopic",
+        {"Ref": "CriticalAlarmTopic"},
+        {"Ref": "CriticalAlarmTopicArn"},
+    ]
+}
+WARNING_TOPIC = {
+    "Fn::If": ["CreateWarningTopic", {"Ref": "WarningAlarmTopic"}, {"Ref": "WarningAlarmTopicArn"}]
+}
+#: The runbook's critical table (PagerDuty) and what else pages: crashes and a fast SLO burn.
+CRITICAL = {
+    "ApiErrorRateAlarm",  # High Error Rate
+    "ServiceDownAlarm",  # Service Down
+    "ApiLatencyAlarm",  # High Latency
+    "SyncHandlerErrorsAlarm",
+    "AvailabilityFastBurnAlarm",
+}
+#: The windows of the burn-rate pairs notify through their composite alarm only.
+BURN_WINDOWS = {
+    "AvailabilityFastBurn1hAlarm",
+    "AvailabilityFastBurn5mAlarm",
+    "AvailabilitySlowBurn6hAlarm",
+    "AvailabilitySlowBurn30mAlarm",
+}
+
+
+def _all_alarms(template: Template) -> dict[str, dict[str, Any]]:
+    composite = resources(template, "AWS::CloudWatch::CompositeAlarm")
+    return {**_alarms(template), **{n: r["Properties"] for n, r in composite.items()}}
+
+
+def test_critical_alarms_and_warnings_go_to_separate_topics(template):
+    for parameter, condition, topic in (
+        ("CriticalAlarmTopicArn", "CreateCriticalTopic", "CriticalAlarmTopic"),
+        ("WarningAlarmTopicArn", "CreateWarningTopic", "WarningAlarmTopic"),
+    ):
+        assert template["Parameters"][parameter]["Default"] == ""
+        assert template["Conditions"][condition] == {"Fn::Equals": [{"Ref": parameter}, ""]}
+        assert template["Resources"][topic]["Condition"] == condition
+    for name, alarm in _all_alarms(template).items():
+        if name in BURN_WINDOWS:
+            assert "AlarmActions" not in alarm, name
+            continue
+        expected = CRITICAL_TOPIC if name in CRITICAL else WARNING_TOPIC
+        assert alarm["AlarmActions"] == [expected], name
+        assert alarm["OKActions"] == [expected], name
+
+
+def test_only_the_service_down_alarm_treats_missing_data_as_breaching(template):
     for name, alarm in _alarms(template).items():
-        assert alarm["AlarmActions"] == [topic], name
-        assert alarm.get("TreatMissingData") == "notBreaching", name
+        expected = "breaching" if name == "ServiceDownAlarm" else "notBreaching"
+        assert alarm.get("TreatMissingData") == expected, name
+
+
+def test_service_down_alarm_fires_after_3_failed_health_probes(template):
+    alarm = _alarm_on(template, "HealthCheckFailed")
+    assert alarm["Namespace"] == "AuraStream"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "aurastream"}]
+    assert (alarm["Statistic"], alarm["Period"]) == ("Sum", 60)
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 3
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+
+
+def test_health_probe_runs_on_a_schedule_against_the_apis_health_url(template):
+    props = properties(template, "HealthProbeFunction")
+    (event,) = props["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == {"Ref": "HealthProbeSchedule"}
+    assert template["Parameters"]["HealthProbeSchedule"]["Default"] == "rate(1 minute)"
+    env = props["Environment"]["Variables"]
+    assert env["HEALTH_PROBE_URL"]["Fn::Sub"].startswith("https://${HttpApi}.execute-api.")
+    assert env["HEALTH_PROBE_URL"]["Fn::Sub"].endswith("/v1/health")
+    assert env["HEALTH_PROBE_STATE_MACHINE_ARN"] == {"Ref": "AnalyzeJobStateMachine"}
+
+
+def test_cold_start_alarm_is_over_5_seconds(template):
+    alarm = _alarm_on(template, "ColdStartDuration")
+    assert alarm["Statistic"] == "Maximum"
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 5000)
+    assert alarm["Unit"] == "Milliseconds"
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    assert dimensions == {
+        "service": "aurastream",
+        "FunctionName": {"Ref": "SyncHandlerFunctionName"},
+    }
+
+
+def test_jobs_in_flight_alarm_is_over_100(template):
+    alarm = _alarm_on(template, "JobsInFlight")
+    assert alarm["Statistic"] == "Maximum"
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 100)
+
+
+def test_job_duration_alarm_is_p99_over_5_minutes(template):
+    alarm = _alarm_on(template, "ExecutionTime")
+    assert alarm["Namespace"] == "AWS/States"
+    assert alarm["ExtendedStatistic"] == "p99"
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 300_000)
+    assert alarm["Dimensions"] == [
+        {"Name": "StateMachineArn", "Value": {"Ref": "AnalyzeJobStateMachine"}}
+    ]
+
+
+def test_failed_api_key_attempts_alarm(template):
+    alarm = _alarm_on(template, "AuthFailures")
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 100)
+
+
+@pytest.mark.parametrize(
+    ("composite", "windows", "burn_rate"),
+    [
+        (
+            "AvailabilityFastBurnAlarm",
+            {"AvailabilityFastBurn1hAlarm": 3600, "AvailabilityFastBurn5mAlarm": 300},
+            14.4,
+        ),
+        (
+            "AvailabilitySlowBurnAlarm",
+            {"AvailabilitySlowBurn6hAlarm": 21600, "AvailabilitySlowBurn30mAlarm": 1800},
+            6,
+        ),
+    ],
+)
+def test_availability_burn_rate_alarms_on_the_999_slo(template, composite, windows, burn_rate):
+    rule = properties(template, composite)["AlarmRule"]["Fn::Sub"]
+    assert rule == " AND ".join(f'ALARM("${{{name}}}")' for name in windows)
+    for name, period in windows.items():
+        alarm = _alarms(template)[name]
+        assert _stat_periods(alarm) == {period}
+        assert alarm["EvaluationPeriods"] == 1
+        assert alarm["Threshold"] == burn_rate
+        assert "/ 0.001" in _expression(alarm)  # the error budget of a 99.9% SLO
+        assert _metric_names(alarm) == {"5xx", "Count"}
+
+
+def test_cost_anomaly_over_150_percent_of_baseline_pages(template):
+    monitor = template["Resources"]["CostAnomalyMonitor"]
+    assert monitor["Properties"]["MonitorType"] == "DIMENSIONAL"
+    subscription = template["Resources"]["CostAnomalySubscription"]["Properties"]
+    assert subscription["MonitorArnList"] == [{"Ref": "CostAnomalyMonitor"}]
+    assert subscription["Subscribers"] == [{"Type": "SNS", "Address": CRITICAL_TOPIC}]
+    threshold = json.loads(subscription["ThresholdExpression"])["Dimensions"]
+    assert threshold["Key"] == "ANOMALY_TOTAL_IMPACT_PERCENTAGE"
+    assert threshold["MatchOptions"] == ["GREATER_THAN_OR_EQUAL"]
+    assert threshold["Values"] == ["50"]  # 50% over the expected spend: 150% of baseline
+    # Cost Explorer may publish to the critical topic.
+    statement = properties(template, "CriticalAlarmTopicPolicy")["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "costalerts.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+
+
+def test_every_runbook_alert_has_an_alarm(template):
+    """Both of the runbook's alert tables, row by row."""
+    for metrics in (
+        ("5xx", "Count"),  # High Error Rate (the ApiErrorRateAlarm, by name above)
+        ("HealthCheckFailed",),  # Service Down
+        ("Latency",),  # High Latency
+        ("CacheHit", "CacheMiss"),  # Cache Hit Rate Low
+        ("ThrottledRequests",),  # DynamoDB Throttling
+        ("JobsInFlight",),  # Queue Depth High
+        ("ColdStartDuration",),  # Lambda Cold Starts
+    ):
+        assert any(set(metrics) <= _metric_names(a) for a in _alarms(template).values()), metrics
+    assert "CostAnomalySubscription" in template["Resources"]  # Cost Anomaly
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -642,7 +801,27 @@ def test_dashboard_shows_the_runbooks_widgets(template):
 def test_dashboard_lists_every_alarm(template):
     body = properties(template, "OperationsDashboard")["DashboardBody"]["Fn::Sub"]
     listed = {v.split(".")[0] for v in sub_variables(body) if v.endswith(".Arn")}
-    assert listed == set(_alarms(template))
+    assert listed == set(_all_alarms(template))
+
+
+def test_dashboard_shows_the_runbooks_own_cache_hit_rate_query(template):
+    metrics = [
+        m for w in _dashboard(template)["widgets"] for m in w["properties"].get("metrics", [])
+    ]
+    assert [
+        "AuraStream",
+        "CacheHitRate",
+        {"stat": "Average", "label": "CacheHitRate (no dimensions)"},
+    ] in metrics
+    shown = {name for m in metrics for name in m if isinstance(name, str)}
+    assert {
+        "ColdStartDuration",
+        "HealthCheckFailed",
+        "JobsInFlight",
+        "PiiDetected",
+        "EstimatedCostMicroUsd",
+        "AuthFailures",
+    } <= shown
 
 
 # --------------------------------------------------------------------------- outputs
@@ -658,3 +837,234 @@ def test_outputs(template):
     assert outputs["DocumentsBucketName"]["Value"] == {"Ref": "DocumentsBucket"}
     assert outputs["StateMachineArn"]["Value"] == {"Ref": "AnalyzeJobStateMachine"}
     assert "dashboards:name=${OperationsDashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def test_api_throttle_defaults_are_the_runbooks_capacity_plan(template):
+    """10,000 requests/s with a burst of 5,000: ten times the 1,000 requests/s SLO."""
+    props = properties(template, "HttpApi")["DefaultRouteSettings"]
+    assert parameter_default(template, props["ThrottlingRateLimit"]) == 10_000
+    assert parameter_default(template, props["ThrottlingBurstLimit"]) == 5_000
+
+
+def test_reserved_concurrency_is_optional_and_off_by_default(template):
+    parameter = template["Parameters"]["ReservedConcurrency"]
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "2000")
+    assert re.fullmatch(parameter["AllowedPattern"], "")
+    assert not re.fullmatch(parameter["AllowedPattern"], "-1")
+    condition, when_set, otherwise = properties(template, "SyncHandler")[
+        "ReservedConcurrentExecutions"
+    ]["Fn::If"]
+    assert (when_set, otherwise) == ({"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"})
+    assert not evaluate(template, {"Condition": condition}, parameter_values(template))
+    with_reservation = parameter_values(template, ReservedConcurrency="2000")
+    assert evaluate(template, {"Condition": condition}, with_reservation)
+
+
+# --------------------------------------------------------------------------- disaster recovery
+
+PRIMARY = {"AWS::Region": "us-east-1", "AWS::StackName": "aurastream", "DrRegion": "us-west-2"}
+SECONDARY = {
+    "AWS::Region": "us-west-2",
+    "AWS::StackName": "aurastream-dr",
+    "DrRole": "secondary",
+    "DashboardName": "AuraStream-Operations-DR",
+}
+DOMAIN = {"DomainName": "api.aurastream.com", "HostedZoneId": "Z123", "CertificateArn": "arn:cert"}
+DR_RESOURCES = {"DocumentsReplicationRole", "BackupPlan", "BackupSelection", "BackupRole"}
+DOMAIN_RESOURCES = {"ApiDomain", "ApiDomainMapping", "RegionHealthCheck", "FailoverRecord"}
+
+
+def test_without_a_domain_or_dr_region_the_template_deploys_as_before(template):
+    created = created_resources(template)
+    assert not created & DOMAIN_RESOURCES
+    assert "DocumentsReplicationRole" not in created
+    props = parameter_values(template)
+    bucket = properties(template, "DocumentsBucket")
+    assert evaluate(template, bucket["ReplicationConfiguration"], props) == {"Ref": "AWS::NoValue"}
+    # Hourly backups run in the primary region even without a DR region, copied nowhere.
+    assert {"BackupVault", "BackupPlan", "BackupSelection"} <= created
+    rule = evaluate(template, properties(template, "BackupPlan"), props)["BackupPlan"]
+    assert rule["BackupPlanRule"][0]["CopyActions"] == {"Ref": "AWS::NoValue"}
+
+
+def test_primary_with_a_dr_region_replicates_and_copies_backups(template):
+    created = created_resources(template, **PRIMARY)
+    assert created >= DR_RESOURCES
+    props = parameter_values(template, **PRIMARY)
+    replication = evaluate(template, properties(template, "DocumentsBucket"), props)[
+        "ReplicationConfiguration"
+    ]
+    (rule,) = replication["Rules"]
+    assert (
+        rule["Destination"]["Bucket"] == "arn:aws:s3:::aura-stream-documents-123456789012-us-west-2"
+    )
+    assert rule["Destination"]["ReplicationTime"]["Time"]["Minutes"] == 15
+    plan = evaluate(template, properties(template, "BackupPlan"), props)["BackupPlan"]
+    (backup_rule,) = plan["BackupPlanRule"]
+    assert backup_rule["ScheduleExpression"] == "cron(0 * ? * * *)"  # hourly: the 1 h RPO
+    (copy,) = backup_rule["CopyActions"]
+    assert copy["DestinationBackupVaultArn"] == (
+        "arn:aws:backup:us-west-2:123456789012:backup-vault:AuraStream-Backups"
+    )
+    selection = properties(template, "BackupSelection")["BackupSelection"]
+    # Keys (lose them and every customer is locked out) and jobs; the cache is rebuilt.
+    assert selection["Resources"] == [
+        {"Fn::GetAtt": ["KeysTable", "Arn"]},
+        {"Fn::GetAtt": ["JobsTable", "Arn"]},
+    ]
+
+
+def test_secondary_receives_copies_but_sends_none_and_has_no_account_wide_monitor(template):
+    created = created_resources(template, **SECONDARY, DrRegion="us-east-1")
+    assert "BackupVault" in created  # the copies' destination
+    assert not created & DR_RESOURCES
+    assert not created & {"CostAnomalyMonitor", "CostAnomalySubscription"}
+
+
+def test_replication_role_is_least_privilege(template):
+    props = parameter_values(template, **PRIMARY)
+    role = evaluate(template, properties(template, "DocumentsReplicationRole"), props)
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "s3.amazonaws.com"
+    }
+    (policy,) = role["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    source = "arn:aws:s3:::aura-stream-documents-123456789012-us-east-1"
+    target = "arn:aws:s3:::aura-stream-documents-123456789012-us-west-2"
+    assert {sid: (set(as_list(s["Action"])), s["Resource"]) for sid, s in statements.items()} == {
+        "ReadReplicationConfiguration": (
+            {"s3:GetReplicationConfiguration", "s3:ListBucket"},
+            source,
+        ),
+        "ReadSourceVersions": (
+            {
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            },
+            f"{source}/*",
+        ),
+        "WriteReplicas": (
+            {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"},
+            f"{target}/*",
+        ),
+    }
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+
+
+def _global_names(template: Template, overrides: dict[str, str]) -> dict[str, str]:
+    """Names that must be unique across regions of one account: buckets and dashboards."""
+    props = parameter_values(template, **overrides)
+    return {
+        "bucket": evaluate(template, properties(template, "DocumentsBucket")["BucketName"], props),
+        "dashboard": evaluate(
+            template, properties(template, "OperationsDashboard")["DashboardName"], props
+        ),
+    }
+
+
+def test_a_second_stack_in_another_region_collides_with_nothing(template):
+    primary, secondary = _global_names(template, PRIMARY), _global_names(template, SECONDARY)
+    assert primary["bucket"] == "aura-stream-documents-123456789012-us-east-1"
+    assert secondary["bucket"] == "aura-stream-documents-123456789012-us-west-2"
+    assert primary["dashboard"] == "AuraStream-Operations"
+    assert all(primary[kind] != secondary[kind] for kind in primary)
+    # No IAM role, policy or topic carries a fixed name (those are global or per stack).
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        assert not {"RoleName", "ManagedPolicyName"} & set(props), name
+    # Regional names stay the runbook's in both regions.
+    for parameter, default in (
+        ("CacheTableName", "AuraStream-SentimentCache"),
+        ("JobsTableName", "AuraStream-Jobs"),
+        ("KeysTableName", "AuraStream-ApiKeys"),
+        ("SyncHandlerFunctionName", "SyncHandler"),
+    ):
+        assert template["Parameters"][parameter]["Default"] == default
+
+
+def test_named_bucket_parameter_still_wins(template):
+    props = parameter_values(template, DocumentsBucketName="my-documents")
+    assert evaluate(template, properties(template, "DocumentsBucket")["BucketName"], props) == (
+        "my-documents"
+    )
+
+
+@pytest.mark.parametrize(("role", "failover"), [("primary", "PRIMARY"), ("secondary", "SECONDARY")])
+def test_with_a_domain_each_region_adds_its_failover_record_and_health_check(
+    template, role, failover
+):
+    overrides = {**DOMAIN, "DrRole": role}
+    assert created_resources(template, **overrides) >= DOMAIN_RESOURCES
+    props = parameter_values(template, **overrides)
+    record = evaluate(template, properties(template, "FailoverRecord"), props)
+    assert record["Failover"] == failover
+    assert record["HealthCheckId"] == {"Ref": "RegionHealthCheck"}
+    assert record["AliasTarget"]["EvaluateTargetHealth"] is True
+    check = properties(template, "RegionHealthCheck")["HealthCheckConfig"]
+    assert check["ResourcePath"] == "/v1/health"
+    assert (check["Type"], check["FailureThreshold"]) == ("HTTPS", 3)
+
+
+def test_a_domain_needs_zone_and_certificate_too(template):
+    partial = {"DomainName": "api.aurastream.com"}
+    assert not created_resources(template, **partial) & DOMAIN_RESOURCES
+
+
+def test_samconfig_dr_environment_deploys_the_secondary_to_us_west_2():
+    import tomllib
+
+    config = tomllib.loads((INFRA / "samconfig.toml").read_text())
+    dr = config["dr"]
+    assert dr["global"]["parameters"] == {"stack_name": "aurastream-dr", "region": "us-west-2"}
+    overrides = dict(
+        pair.split("=", 1) for pair in dr["deploy"]["parameters"]["parameter_overrides"].split()
+    )
+    assert overrides["DrRole"] == "secondary"
+    assert overrides["DashboardName"] != "AuraStream-Operations"
+    assert dr["deploy"]["parameters"]["template_file"] == ".aws-sam/build/template.yaml"
+    prod = dict(
+        pair.split("=", 1)
+        for pair in config["prod"]["deploy"]["parameters"]["parameter_overrides"].split()
+    )
+    assert prod == {"DrRole": "primary", "DrRegion": "us-west-2"}
+
+
+@pytest.mark.parametrize(
+    ("role", "policy"),
+    [
+        ("BackupRole", "AWSBackupServiceRolePolicyForBackup"),
+        ("BackupRestoreRole", "AWSBackupServiceRolePolicyForRestores"),
+    ],
+)
+def test_backup_roles_are_aws_backups_own_and_nothing_more(template, role, policy):
+    props = properties(template, role)
+    assert props["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "backup.amazonaws.com"
+    }
+    assert props["ManagedPolicyArns"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/service-role/{policy}"}
+    ]
+    assert "Policies" not in props
+
+
+def test_backup_vault_is_kept_and_named_alike_in_both_regions(template):
+    vault = template["Resources"]["BackupVault"]
+    assert "Condition" not in vault  # the DR stack's receives the copies
+    assert vault["DeletionPolicy"] == "Retain"
+    assert parameter_default(template, vault["Properties"]["BackupVaultName"]) == (
+        "AuraStream-Backups"
+    )
+
+
+def test_outputs_name_what_the_dr_scripts_read(template):
+    outputs = template["Outputs"]
+    assert outputs["BackupRestoreRoleArn"]["Value"] == {"Fn::GetAtt": ["BackupRestoreRole", "Arn"]}
+    assert outputs["BackupVaultName"]["Value"] == {"Ref": "BackupVault"}
+    assert outputs["HealthCheckId"]["Condition"] == "HasDomain"
+    assert {"HealthUrl", "HttpApiId", "KeysTableName", "JobsTableName"} <= set(outputs)
+    assert {"CriticalAlarmTopicArn", "WarningAlarmTopicArn"} <= set(outputs)

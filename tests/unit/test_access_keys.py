@@ -13,16 +13,17 @@ from graphql_api.access import (
     AccessService,
     Forbidden,
     Limits,
+    Metering,
     Principal,
     RateLimited,
     Scope,
     Unauthenticated,
+    Usage,
     billable_units,
     parse_scopes,
-    require_scope,
 )
-from graphql_api.access.keys import KEY_PREFIX, ApiKey, hash_key, key_id_of
 from graphql_api.access.limits import admit, seconds_until_next_day, utc_day
+from graphql_api.access.model import KEY_PREFIX, ApiKey, hash_key, key_id_of, split_key
 from graphql_api.access.sqlite_store import SqliteAccessStore
 from graphql_api.adapters.memory import InMemoryMetrics
 from graphql_api.domain.errors import AuraStreamError
@@ -48,6 +49,7 @@ class CountingStore(SqliteAccessStore):
 @dataclass
 class World:
     service: AccessService
+    metering: Metering
     store: CountingStore
     metrics: InMemoryMetrics
     clock: FakeClock
@@ -58,8 +60,14 @@ def world() -> Iterator[World]:
     store = CountingStore()
     metrics = InMemoryMetrics()
     clock = FakeClock(NOON)
-    yield World(AccessService(store, metrics, clock), store, metrics, clock)
+    service = AccessService(store, metrics, clock)
+    yield World(service, Metering(store, metrics, clock), store, metrics, clock)
     store.close()
+
+
+def tenant(name: str, *scopes: Scope) -> Principal:
+    """A keyless principal of one tenant (usage is asked per tenant)."""
+    return Principal(name, None, frozenset(scopes), None)
 
 
 async def _key(world: World, *scopes: Scope, limits: Limits | None = None) -> str:
@@ -152,13 +160,14 @@ async def test_bad_keys_are_unauthenticated_counted_and_logged_without_the_key(
     world, caplog, case, message
 ):
     good = await _key(world)
-    key_id = key_id_of(good)
-    assert key_id is not None
+    parts = split_key(good)
+    assert parts is not None
+    key_id, good_secret = parts
     presented = {
         "missing": None,
         "empty": "",
         "malformed": "Bearer hunter2",
-        "unknown id": f"{KEY_PREFIX}0123456789ab_{good.rsplit('_', 1)[-1]}",
+        "unknown id": f"{KEY_PREFIX}0123456789ab_{good_secret}",
         "wrong secret": f"{KEY_PREFIX}{key_id}_{'x' * 43}",
         "revoked": good,
     }[case]
@@ -175,7 +184,7 @@ async def test_bad_keys_are_unauthenticated_counted_and_logged_without_the_key(
     assert error.http_headers == {"WWW-Authenticate": 'ApiKey header="X-API-Key"'}
     assert world.metrics.counters["AuthFailures"] == 1
     assert "authentication failed" in caplog.text
-    secret = (presented or "x" * 43).rsplit("_", 1)[-1]
+    secret = {"unknown id": good_secret, "revoked": good_secret}.get(case, "x" * 43)
     assert secret not in caplog.text
     assert "hunter2" not in caplog.text
 
@@ -200,14 +209,14 @@ async def test_a_valid_key_yields_its_principal(world):
         (set(), Scope.ANALYZE, False),
     ],
 )
-def test_scopes_gate_operations(scopes, needed, allowed):
+def test_scopes_gate_operations(world, scopes, needed, allowed):
     principal = Principal("acme", "0123456789ab", frozenset(scopes), Limits())
 
     if allowed:
-        require_scope(principal, needed)
+        world.service.authorize(principal, needed)
     else:
         with pytest.raises(Forbidden) as raised:
-            require_scope(principal, needed)
+            world.service.authorize(principal, needed)
         assert (raised.value.code.value, raised.value.http_status) == ("FORBIDDEN", 403)
         assert needed.value in str(raised.value)
 
@@ -359,10 +368,10 @@ def test_gcra_matches_a_token_bucket(rate, burst, times, admitted):
 async def test_the_daily_quota_counts_documents_until_utc_midnight(world):
     principal = await _principal(world, Limits(daily_document_quota=10))
 
-    assert await world.service.consume_documents(principal, 6) == 6
+    assert await world.metering.admit(principal, 6) == 6
     with pytest.raises(RateLimited) as raised:
-        await world.service.consume_documents(principal, 5)
-    assert await world.service.consume_documents(principal, 4) == 10
+        await world.metering.admit(principal, 5)
+    assert await world.metering.admit(principal, 4) == 10
 
     error = raised.value
     assert error.limit == "daily_quota"
@@ -370,16 +379,16 @@ async def test_the_daily_quota_counts_documents_until_utc_midnight(world):
     assert "6 used today" in str(error)
     assert world.metrics.counters["QuotaExceeded"] == 1
     world.clock.advance(12 * 3_600)  # the next UTC day
-    assert await world.service.consume_documents(principal, 10) == 10
+    assert await world.metering.admit(principal, 10) == 10
 
 
 async def test_a_request_larger_than_the_quota_is_refused_and_counts_nothing(world):
     principal = await _principal(world, Limits(daily_document_quota=3))
 
     with pytest.raises(RateLimited):
-        await world.service.consume_documents(principal, 4)
+        await world.metering.admit(principal, 4)
 
-    assert await world.service.consume_documents(principal, 3) == 3
+    assert await world.metering.admit(principal, 3) == 3
 
 
 def test_days_are_utc():
@@ -400,38 +409,75 @@ def test_billable_units_are_hundreds_of_characters_at_least_three(length, units)
     assert billable_units(length) == units
 
 
-async def test_usage_adds_up_per_tenant_and_day(world):
+async def test_usage_adds_up_per_tenant_key_and_day(world):
     day1, day2, day3 = date(2027, 1, 14), date(2027, 1, 15), date(2027, 1, 16)
-    await world.service.record_usage("acme", day1, 10, 4, 18)
-    await world.service.record_usage("acme", day1, 5, 1, 12)
-    await world.service.record_usage("acme", day3, 2, 0, 6)
-    await world.service.record_usage("globex", day1, 100, 0, 300)
+    acme_key = await world.service.create_key("acme", {Scope.ANALYZE})
+    other_key = await world.service.create_key("acme", {Scope.ANALYZE})
+    key_id, other_id = acme_key.record.key_id, other_key.record.key_id
+    for day, tenant_id, key, usage in [
+        (day1, "acme", key_id, Usage(10, 4, 18)),
+        (day1, "acme", other_id, Usage(5, 1, 12)),
+        (day3, "acme", key_id, Usage(2, 0, 6)),
+        (day1, "globex", None, Usage(100, 0, 300)),
+    ]:
+        world.clock.current = NOON + (day - date(2027, 1, 16)).days * 86_400
+        await world.metering.record(tenant_id, key, usage)
 
-    days = await world.service.usage("acme", day1, day3)
+    days = await world.service.usage(tenant("acme"), day1, day3)
+    by_key = await world.service.usage(tenant("acme"), day1, day3, key_id)
 
     assert [(d.day, d.documents, d.cache_hits, d.billable_units) for d in days] == [
         (day1, 15, 5, 30),
         (day3, 2, 0, 6),
     ]
     assert [d.estimated_cost_usd for d in days] == [Decimal("0.0030"), Decimal("0.0006")]
-    assert await world.service.usage("acme", day2, day2) == []
-    assert [d.documents for d in await world.service.usage("globex", day1, day3)] == [100]
+    assert [(d.day, d.documents, d.key_id) for d in by_key] == [
+        (day1, 10, key_id),
+        (day3, 2, key_id),
+    ]
+    assert await world.service.usage(tenant("acme"), day2, day2) == []
+    assert [d.documents for d in await world.service.usage(tenant("globex"), day1, day3)] == [100]
+
+
+async def test_another_tenants_key_is_not_found_unless_asked_by_ops(world):
+    acme_key = await world.service.create_key("acme", {Scope.ANALYZE})
+    key_id = acme_key.record.key_id
+    await world.metering.record("acme", key_id, Usage(3, 0, 9))
+    today = date(2027, 1, 16)
+
+    with pytest.raises(AuraStreamError) as hidden:
+        await world.service.usage(tenant("globex"), today, today, key_id)
+    with pytest.raises(AuraStreamError) as missing:
+        await world.service.usage(tenant("globex"), today, today, "0123456789ab")
+    seen_by_ops = await world.service.usage(tenant("globex", Scope.OPS), today, today, key_id)
+
+    assert hidden.value.code == missing.value.code == "NOT_FOUND"
+    assert [d.documents for d in seen_by_ops] == [3]
 
 
 async def test_the_price_per_unit_is_a_parameter(world):
     service = AccessService(world.store, world.metrics, world.clock, price_per_unit=Decimal("1"))
-    await service.record_usage("acme", date(2027, 1, 16), 1, 0, 3)
+    await world.metering.record("acme", None, Usage(1, 0, 3))
 
-    (day,) = await service.usage("acme", date(2027, 1, 16), date(2027, 1, 16))
+    (day,) = await service.usage(tenant("acme"), date(2027, 1, 16), date(2027, 1, 16))
 
     assert day.estimated_cost_usd == Decimal("3")
 
 
 async def test_usage_ranges_and_counts_are_validated(world):
     with pytest.raises(ValueError, match="from_day"):
-        await world.service.usage("acme", date(2027, 1, 2), date(2027, 1, 1))
+        await world.service.usage(tenant("acme"), date(2027, 1, 2), date(2027, 1, 1))
     with pytest.raises(ValueError, match="negative"):
-        await world.service.record_usage("acme", date(2027, 1, 1), -1, 0, 0)
+        Usage(-1, 0, 0)
+
+
+def test_a_key_splits_by_its_fixed_shape_even_when_its_secret_holds_underscores():
+    secret = "_" * 10 + "a_b" * 11
+    assert len(secret) == 43
+
+    assert split_key(f"aura_0123456789ab_{secret}") == ("0123456789ab", secret)
+    assert split_key(f"aura_0123456789ab_{secret}x") is None
+    assert split_key(f"aura_0123456789a_{secret}") is None
 
 
 @pytest.mark.parametrize(

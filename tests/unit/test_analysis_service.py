@@ -1,3 +1,5 @@
+import pytest
+
 from graphql_api.adapters.memory import InMemoryMetrics
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import DocumentRequest, Sentiment
@@ -148,3 +150,34 @@ async def test_whitespace_variants_share_one_analysis_but_case_does_not():
 
     assert results[0].text_hash == results[1].text_hash != results[2].text_hash
     assert len(engine.analyzed_texts) == 2
+
+
+async def test_nul_and_lone_surrogates_fail_their_document_alone():
+    service, _, _, _ = make_service()
+
+    results = await service.analyze(
+        [
+            DocumentRequest("bad \ud800", "en", "a"),
+            DocumentRequest("nul\x00", "en", "b"),
+            DocumentRequest("fine", "en", "\udc00"),
+            DocumentRequest("good day", "en", "d"),
+        ]
+    )
+
+    assert [r.failure.code if r.failure else None for r in results] == [
+        "INVALID_TEXT",
+        "INVALID_TEXT",
+        "INVALID_TEXT",
+        None,
+    ]
+    assert [r.id for r in results] == [None, None, None, "d"]
+
+
+@pytest.mark.parametrize("language", ["en\n", "en ", "\nen", "e", "en-us", "en-USA"])
+async def test_a_language_code_must_match_whole(language):
+    service, _, _, _ = make_service()
+
+    (result,) = await service.analyze([DocumentRequest("good day", language)])
+
+    assert result.failure is not None
+    assert result.failure.code == "INVALID_LANGUAGE_CODE"

@@ -1,13 +1,17 @@
 """The job pipeline end to end on the embedded adapters (SQLite, files, in-process runner)."""
 
+import asyncio
+
 import pytest
 
 from graphql_api.bootstrap import Container, bootstrap
 from graphql_api.domain.errors import AuraStreamError, ErrorCode, IdempotencyConflict
-from graphql_api.domain.jobs import JobSource, JobStatus, SourceFormat
+from graphql_api.domain.jobs import JobPosition, JobSource, JobStatus, SourceFormat
 from graphql_api.domain.results import DocumentRequest
+from graphql_api.jobs import handlers
 from graphql_api.services.jobs import JobRequest
-from tests.fakes import RecordingCache, RecordingEngine
+from tests.fakes import RecordingCache, RecordingEngine, tenant
+from tests.support import LambdaContext
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ def docs(count: int, prefix: str = "doc") -> list[DocumentRequest]:
 async def run_to_end(container: Container, request: JobRequest):
     job = await container.jobs.submit(request)
     await container.jobs.runner.wait(job.id)  # type: ignore[attr-defined]
-    return await container.jobs.get(job.id, request.owner)
+    return await container.jobs.get(job.id, request.principal.tenant_id)
 
 
 async def all_results(container: Container, job):
@@ -38,7 +42,7 @@ async def all_results(container: Container, job):
 
 
 async def test_a_thousand_documents_succeed_with_every_result_once(container):
-    job = await run_to_end(container, JobRequest("tenant-a", documents=docs(1_000)))
+    job = await run_to_end(container, JobRequest(tenant("tenant-a"), documents=docs(1_000)))
 
     assert job.status is JobStatus.SUCCEEDED
     assert (job.total, job.processed, job.failed, job.parts) == (1_000, 1_000, 0, 40)
@@ -54,23 +58,33 @@ async def test_a_thousand_documents_succeed_with_every_result_once(container):
 
 
 async def test_the_same_idempotency_key_and_input_return_the_same_job(container):
-    first = await run_to_end(container, JobRequest("t", documents=docs(3), idempotency_key="k1"))
-    again = await container.jobs.submit(JobRequest("t", documents=docs(3), idempotency_key="k1"))
+    first = await run_to_end(
+        container, JobRequest(tenant("t"), documents=docs(3), idempotency_key="k1")
+    )
+    again = await container.jobs.submit(
+        JobRequest(tenant("t"), documents=docs(3), idempotency_key="k1")
+    )
 
     assert again.id == first.id
     assert container.metrics.counters["JobsSubmitted"] == 1
 
 
 async def test_the_same_idempotency_key_with_other_input_is_refused(container):
-    await container.jobs.submit(JobRequest("t", documents=docs(3), idempotency_key="k2"))
+    await container.jobs.submit(JobRequest(tenant("t"), documents=docs(3), idempotency_key="k2"))
 
     with pytest.raises(IdempotencyConflict):
-        await container.jobs.submit(JobRequest("t", documents=docs(4), idempotency_key="k2"))
+        await container.jobs.submit(
+            JobRequest(tenant("t"), documents=docs(4), idempotency_key="k2")
+        )
 
 
 async def test_idempotency_keys_belong_to_their_tenant(container):
-    mine = await container.jobs.submit(JobRequest("a", documents=docs(1), idempotency_key="k"))
-    theirs = await container.jobs.submit(JobRequest("b", documents=docs(2), idempotency_key="k"))
+    mine = await container.jobs.submit(
+        JobRequest(tenant("a"), documents=docs(1), idempotency_key="k")
+    )
+    theirs = await container.jobs.submit(
+        JobRequest(tenant("b"), documents=docs(2), idempotency_key="k")
+    )
 
     assert mine.id != theirs.id
 
@@ -78,13 +92,16 @@ async def test_idempotency_keys_belong_to_their_tenant(container):
 @pytest.mark.parametrize(
     ("request_", "code"),
     [
-        (JobRequest("t", documents=[]), ErrorCode.NO_DOCUMENTS),
-        (JobRequest("t", documents=docs(10_001)), ErrorCode.TOO_MANY_DOCUMENTS),
-        (JobRequest("t"), ErrorCode.BAD_USER_INPUT),
-        (JobRequest("t", source=JobSource("missing.jsonl")), ErrorCode.SOURCE_UNREADABLE),
-        (JobRequest("t", source=JobSource("../../etc/passwd")), ErrorCode.SOURCE_UNREADABLE),
+        (JobRequest(tenant("t"), documents=[]), ErrorCode.NO_DOCUMENTS),
+        (JobRequest(tenant("t"), documents=docs(10_001)), ErrorCode.TOO_MANY_DOCUMENTS),
+        (JobRequest(tenant("t")), ErrorCode.BAD_USER_INPUT),
+        (JobRequest(tenant("t"), source=JobSource("missing.jsonl")), ErrorCode.SOURCE_UNREADABLE),
+        (
+            JobRequest(tenant("t"), source=JobSource("../../etc/passwd")),
+            ErrorCode.SOURCE_UNREADABLE,
+        ),
     ],
-    ids=["empty", "too-many", "neither", "missing-object", "outside-data-dir"],
+    ids=["empty", "too-many", "neither", "missing-object", "outside-the-inbox"],
 )
 async def test_bad_submissions_are_refused_with_a_code(container, request_, code):
     with pytest.raises(AuraStreamError) as raised:
@@ -93,13 +110,13 @@ async def test_bad_submissions_are_refused_with_a_code(container, request_, code
 
 
 async def test_a_csv_source_with_a_malformed_line_ends_partial(container, settings):
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / "reviews.csv").write_text(
+    (settings.inbox_dir / "t").mkdir(parents=True)
+    (settings.inbox_dir / "t" / "reviews.csv").write_text(
         'id,review\n1,"good film"\n2,"unterminated\n3,bad film\n'
     )
     source = JobSource("reviews.csv", SourceFormat.CSV, text_column="review")
 
-    job = await run_to_end(container, JobRequest("t", source=source))
+    job = await run_to_end(container, JobRequest(tenant("t"), source=source))
 
     assert job.status is JobStatus.PARTIAL
     results = await all_results(container, job)
@@ -109,7 +126,9 @@ async def test_a_csv_source_with_a_malformed_line_ends_partial(container, settin
 
 async def test_long_documents_are_split_and_recombined(container):
     long_text = "This part is good. " * 600  # ~11,400 bytes: three pieces
-    job = await run_to_end(container, JobRequest("t", documents=[DocumentRequest(long_text, "en")]))
+    job = await run_to_end(
+        container, JobRequest(tenant("t"), documents=[DocumentRequest(long_text, "en")])
+    )
 
     (result,) = await all_results(container, job)
     assert result.parts == 3
@@ -127,7 +146,7 @@ async def test_a_failing_part_is_recorded_as_failed_documents(container, monkeyp
         return await original(job_id, part)
 
     monkeypatch.setattr(container.jobs, "process_part", fail_part_one)
-    job = await run_to_end(container, JobRequest("t", documents=docs(60)))
+    job = await run_to_end(container, JobRequest(tenant("t"), documents=docs(60)))
 
     assert job.status is JobStatus.PARTIAL
     assert (job.processed, job.failed) == (60, 25)
@@ -137,7 +156,7 @@ async def test_a_failing_part_is_recorded_as_failed_documents(container, monkeyp
 
 async def test_a_job_stopped_midway_resumes_without_losing_or_repeating(settings):
     first = bootstrap(settings, engine=RecordingEngine(), cache=RecordingCache())
-    job = await first.jobs.submit(JobRequest("t", documents=docs(100)))
+    job = await first.jobs.submit(JobRequest(tenant("t"), documents=docs(100)))
     await first.jobs.runner.stop()  # type: ignore[attr-defined]
     await first.jobs.prepare(job.id)
     await first.jobs.process_part(job.id, 0)
@@ -160,14 +179,89 @@ async def test_a_job_stopped_midway_resumes_without_losing_or_repeating(settings
 
 async def test_jobs_are_listed_newest_first_per_tenant(container):
     for i in range(3):
-        await container.jobs.submit(JobRequest("a", documents=docs(1, f"a{i}")))
-    await container.jobs.submit(JobRequest("b", documents=docs(1)))
+        await container.jobs.submit(JobRequest(tenant("a"), documents=docs(1, f"a{i}")))
+    await container.jobs.submit(JobRequest(tenant("b"), documents=docs(1)))
 
-    page, cursor = await container.jobs.list_jobs("a", None, 2, None)
-    rest, end = await container.jobs.list_jobs("a", None, 2, cursor)
+    page, _ = await container.jobs.list_jobs("a", None, 2, None)
+    rest, more = await container.jobs.list_jobs("a", None, 2, JobPosition.of(page[-1]))
 
     assert len(page) == 2
     assert len(rest) == 1
-    assert end is None
+    assert more is False
     created = [j.created_at for j in page + rest]
     assert created == sorted(created, reverse=True)
+
+
+async def test_a_job_whose_preparation_raises_anything_ends_failed_with_a_code(
+    container, monkeypatch
+):
+    async def broken(key: str) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(container.jobs.blobs, "get", broken)
+
+    job = await run_to_end(container, JobRequest(tenant("t"), documents=docs(2)))
+
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert job.error.startswith("INTERNAL_SERVER_ERROR")
+    assert "fire" not in job.error
+
+
+async def test_invalid_text_fails_its_document_alone_and_the_job_ends(container):
+    documents = [
+        DocumentRequest("\ud800 lone", "en", "a"),
+        DocumentRequest("nul\x00", "en", "b"),
+        DocumentRequest("fine and good", "en", "c"),
+        DocumentRequest("fine", "en", "\udfff"),
+    ]
+
+    job = await run_to_end(container, JobRequest(tenant("t"), documents=documents))
+    results = await all_results(container, job)
+
+    assert job.status is JobStatus.PARTIAL
+    assert [r.failure.code if r.failure else None for r in results] == [
+        "INVALID_TEXT",
+        "INVALID_TEXT",
+        None,
+        "INVALID_TEXT",
+    ]
+
+
+async def test_a_jsonl_line_nested_100000_deep_is_a_malformed_record(container, settings):
+    (settings.inbox_dir / "t").mkdir(parents=True)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    (settings.inbox_dir / "t" / "deep.jsonl").write_bytes(
+        b'{"text": "fine and good"}\n{"text": ' + deep + b"}\n" + deep + b"\n"
+    )
+
+    job = await run_to_end(container, JobRequest(tenant("t"), source=JobSource("deep.jsonl")))
+    results = await all_results(container, job)
+
+    assert job.status is JobStatus.PARTIAL
+    assert [r.failure.code if r.failure else None for r in results] == [
+        None,
+        "MALFORMED_RECORD",
+        "MALFORMED_RECORD",
+    ]
+
+
+async def test_the_step_functions_prepare_task_ends_a_job_it_cannot_prepare(container, monkeypatch):
+    monkeypatch.setattr(handlers, "_container", lambda: container)
+    monkeypatch.setattr(handlers, "_run", asyncio.run)  # the task's own loop, in its thread
+    job = await container.jobs.submit(JobRequest(tenant("t"), documents=docs(1)))
+    await container.jobs.runner.stop()  # type: ignore[attr-defined]
+
+    async def broken(key: str) -> bytes:
+        raise ValueError("no")
+
+    monkeypatch.setattr(container.jobs.blobs, "get", broken)
+    context = LambdaContext("f", "1", "arn", 128, "r", "g", "s")
+
+    answer = await asyncio.to_thread(handlers.prepare, {"jobId": job.id}, context)
+
+    assert answer == {"jobId": job.id, "parts": []}
+    ended = await container.jobs.get(job.id, "t")
+    assert ended.status is JobStatus.FAILED
+    assert ended.error is not None
+    assert ended.error.startswith("INTERNAL_SERVER_ERROR")

@@ -2,6 +2,8 @@
 detector's response mapping (botocore's Stubber: DetectPiiEntities has no batch form)."""
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import botocore.session
@@ -255,3 +257,44 @@ async def test_comprehend_hands_other_languages_to_the_fallback():
         (entities,) = await detector.detect(["Schreib an anna@beispiel.de"], "de")
 
     assert [e.type for e in entities] == [PiiType.EMAIL]
+
+
+#: Shapes that make backtracking patterns take exponential or quadratic time.
+HOSTILE_TEXTS = {
+    "plus-one-then-38-digits": "+1" + "2" * 38,
+    "digits": "1" * 5_000,
+    "digits-and-spaces": "1 " * 2_500,
+    "plus-groups": "+1 " + "12 " * 1_600,
+    "dots": "a." * 2_500,
+    "ats": "a@" * 2_500,
+    "email-with-no-tld": "a" * 64 + "@" + "b." * 2_000,
+    "colons": "ab:" * 1_600,
+    "iban-groups": "DE12" + " 1234" * 900,
+    "long-url": "http://" + "a" * 5_000,
+    "parentheses": "+1(1)" * 1_000,
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_TEXTS)
+def test_every_recognizer_runs_in_linear_time_on_hostile_text(name):
+    text = HOSTILE_TEXTS[name]
+
+    started = time.perf_counter()
+    find_pii(text)
+
+    assert time.perf_counter() - started < 0.05
+
+
+async def test_local_detection_runs_off_the_event_loop(monkeypatch):
+    threads = []
+
+    def recording(text):
+        threads.append(threading.get_ident())
+        return []
+
+    monkeypatch.setattr("graphql_api.privacy.pii.find_pii", recording)
+
+    await LocalPiiDetector().detect(["a", "b"], "en")
+
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads

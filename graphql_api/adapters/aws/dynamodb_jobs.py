@@ -9,7 +9,6 @@ Items (pk, sk):
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
-from graphql_api.domain.jobs import Job, JobStatus
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus
+from graphql_api.domain.text import is_clean
 
 OWNER_INDEX = "owner-created-index"
 
@@ -28,9 +28,14 @@ def _job_key(job_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
 
 
-def _created(job: Job) -> str:
+def _created(job: Job | JobPosition) -> str:
     # Zero-padded so the string sort key orders like the number; the id breaks ties.
     return f"{job.created_at:020.6f}#{job.id}"
+
+
+def _start_key(owner: str, after: JobPosition) -> dict[str, Any]:
+    """The index's ExclusiveStartKey for the job at `after`: table and index keys."""
+    return {**_job_key(after.id), "owner": {"S": owner}, "created_at": {"S": _created(after)}}
 
 
 class DynamoDBJobStore:
@@ -75,10 +80,7 @@ class DynamoDBJobStore:
         ]
         key = None
         if job.idempotency_key is not None:
-            key = {
-                "pk": {"S": f"IDEMPOTENCY#{job.owner}#{job.idempotency_key}"},
-                "sk": {"S": "KEY"},
-            }
+            key = _idempotency_key(job.owner, job.idempotency_key)
             writes.append(
                 {
                     "Put": {
@@ -110,11 +112,23 @@ class DynamoDBJobStore:
             return existing
         return job
 
+    async def find_idempotent(self, owner: str, idempotency_key: str) -> Job | None:
+        response = await self._call(
+            "get_item",
+            TableName=self.table,
+            Key=_idempotency_key(owner, idempotency_key),
+            ConsistentRead=True,
+        )
+        claimed = response.get("Item")
+        return await self.get(claimed["job_id"]["S"]) if claimed else None
+
     async def ping(self) -> None:
         # A consistent read of a job that never exists: cheap, and the role may GetItem.
         await self._call("get_item", TableName=self.table, Key=_job_key("health-probe"))
 
     async def get(self, job_id: str) -> Job | None:
+        if not is_clean(job_id):
+            return None  # no job could have this id
         response = await self._call(
             "get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True
         )
@@ -122,11 +136,13 @@ class DynamoDBJobStore:
         return self._job(item) if item else None
 
     async def list_jobs(
-        self, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
+        self, owner: str, status: JobStatus | None, limit: int, after: JobPosition | None
+    ) -> tuple[list[Job], bool]:
+        """One more job than asked for tells whether there is a next page; the start key
+        is built here from the position, never taken from a client."""
         jobs: list[Job] = []
-        start = json.loads(base64.urlsafe_b64decode(after)) if after else None
-        while len(jobs) < limit:
+        start = _start_key(owner, after) if after is not None else None
+        while len(jobs) <= limit:
             params: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": OWNER_INDEX,
@@ -134,7 +150,7 @@ class DynamoDBJobStore:
                 "ExpressionAttributeNames": {"#owner": "owner"},
                 "ExpressionAttributeValues": {":owner": {"S": owner}},
                 "ScanIndexForward": False,
-                "Limit": limit - len(jobs),
+                "Limit": limit + 1 - len(jobs),
             }
             if status is not None:
                 params["FilterExpression"] = "job_status = :status"
@@ -146,8 +162,7 @@ class DynamoDBJobStore:
             start = response.get("LastEvaluatedKey")
             if not start:
                 break
-        cursor = base64.urlsafe_b64encode(json.dumps(start).encode()).decode() if start else None
-        return jobs, cursor
+        return jobs[:limit], len(jobs) > limit
 
     async def update(self, job_id: str, **fields: Any) -> Job:
         current = await self.get(job_id)
@@ -231,3 +246,7 @@ class DynamoDBJobStore:
     async def unfinished(self) -> list[str]:
         """Always empty on AWS: Step Functions owns retries and resumption there."""
         return []
+
+
+def _idempotency_key(owner: str, idempotency_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IDEMPOTENCY#{owner}#{idempotency_key}"}, "sk": {"S": "KEY"}}

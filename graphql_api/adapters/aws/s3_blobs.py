@@ -6,20 +6,19 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from graphql_api.domain.errors import SourceUnreadable
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise SourceUnreadable("Sources on AWS are S3 objects named like s3://bucket/key.")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not bucket or not key:
-        raise SourceUnreadable(f"'{uri}' does not name a bucket and a key.")
-    return bucket, key
+#: Said of every source that cannot be read, whatever the reason (see FileBlobStore).
+UNREADABLE = "No readable source with that name in your inbox."
+
+
+def inbox_prefix(tenant_id: str) -> str:
+    return f"inbox/{tenant_id}/"
 
 
 class S3BlobStore:
@@ -55,23 +54,33 @@ class S3BlobStore:
             raise
         return True
 
-    async def check_source(self, uri: str) -> None:
-        bucket, key = parse_s3_uri(uri)
-        try:
-            await self._call("head_object", Bucket=bucket, Key=key)
-        except ClientError as error:
-            raise SourceUnreadable(
-                f"'{uri}' cannot be read ({error.response['Error']['Code']})."
-            ) from None
+    def _source_key(self, tenant_id: str, uri: str) -> str:
+        """The key a source names, only in this bucket under the tenant's inbox: either
+        `s3://<bucket>/inbox/<tenant>/<name>` or just `<name>`."""
+        prefix = inbox_prefix(tenant_id)
+        if uri.startswith("s3://"):
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+        else:
+            bucket, key = self.bucket, prefix + uri.removeprefix("/")
+        valid = bucket == self.bucket and key.startswith(prefix) and len(key) > len(prefix)
+        # S3 keys are at most 1,024 UTF-8 bytes; a lone surrogate cannot be encoded at all.
+        if not valid or len(key.encode("utf-8", "replace")) > 1_024 or not key.isprintable():
+            raise SourceUnreadable(UNREADABLE)
+        return key
 
-    async def read_source(self, uri: str) -> bytes:
-        bucket, key = parse_s3_uri(uri)
+    async def check_source(self, tenant_id: str, uri: str) -> None:
+        key = self._source_key(tenant_id, uri)
         try:
-            response = await self._call("get_object", Bucket=bucket, Key=key)
-        except ClientError as error:
-            raise SourceUnreadable(
-                f"'{uri}' cannot be read ({error.response['Error']['Code']})."
-            ) from None
+            await self._call("head_object", Bucket=self.bucket, Key=key)
+        except (ClientError, ParamValidationError):
+            raise SourceUnreadable(UNREADABLE) from None
+
+    async def read_source(self, tenant_id: str, uri: str) -> bytes:
+        key = self._source_key(tenant_id, uri)
+        try:
+            response = await self._call("get_object", Bucket=self.bucket, Key=key)
+        except (ClientError, ParamValidationError):
+            raise SourceUnreadable(UNREADABLE) from None
         body: bytes = await asyncio.to_thread(response["Body"].read)
         return body
 

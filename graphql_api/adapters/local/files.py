@@ -8,13 +8,17 @@ from pathlib import Path
 
 from graphql_api.domain.errors import SourceUnreadable, StorageUnavailable
 
+#: Said of every source that cannot be read, whatever the reason: it names no path and does
+#: not reveal whether anything exists outside the caller's inbox.
+UNREADABLE = "No readable source with that name in your inbox."
+
 
 class FileBlobStore:
-    """Objects are files under `root`; sources are files under the data directory only."""
+    """Objects are files under `root`; a tenant's sources are files under `inbox/<tenant>/`."""
 
-    def __init__(self, root: Path, data_dir: Path) -> None:
+    def __init__(self, root: Path, inbox: Path) -> None:
         self.root = root
-        self.data_dir = data_dir
+        self.inbox = inbox
 
     def _path(self, key: str) -> Path:
         return self.root / key
@@ -34,26 +38,28 @@ class FileBlobStore:
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def _source_path(self, uri: str) -> Path:
-        path = Path(uri.removeprefix("file://"))
-        resolved = (path if path.is_absolute() else self.data_dir / path).resolve()
-        if not resolved.is_relative_to(self.data_dir.resolve()):
-            raise SourceUnreadable(
-                f"Sources must be files under the data directory {self.data_dir}."
-            )
-        return resolved
-
-    async def check_source(self, uri: str) -> None:
-        path = self._source_path(uri)
-        if not path.is_file() or not os.access(path, os.R_OK):
-            raise SourceUnreadable(f"No readable file '{uri}' in the data directory.")
-
-    async def read_source(self, uri: str) -> bytes:
-        await self.check_source(uri)
+    def _source_path(self, tenant_id: str, uri: str) -> Path:
+        """The file a source names, only if it lies in the tenant's inbox (after following
+        links); a relative name is taken from the inbox."""
         try:
-            return await asyncio.to_thread(self._source_path(uri).read_bytes)
-        except OSError as error:
-            raise SourceUnreadable(f"'{uri}' could not be read: {error.strerror}.") from None
+            inbox = (self.inbox / tenant_id).resolve()
+            named = Path(uri.removeprefix("file://"))
+            path = (named if named.is_absolute() else inbox / named).resolve()
+            if path.is_relative_to(inbox) and path.is_file() and os.access(path, os.R_OK):
+                return path
+        except (OSError, ValueError, RuntimeError):
+            pass  # NUL bytes, names too long, link loops: unreadable like anything else
+        raise SourceUnreadable(UNREADABLE)
+
+    async def check_source(self, tenant_id: str, uri: str) -> None:
+        await asyncio.to_thread(self._source_path, tenant_id, uri)
+
+    async def read_source(self, tenant_id: str, uri: str) -> bytes:
+        path = await asyncio.to_thread(self._source_path, tenant_id, uri)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            raise SourceUnreadable(UNREADABLE) from None
 
     async def link(self, key: str) -> str:
         return str(self._path(key).resolve())

@@ -13,7 +13,8 @@ from graphql_api.adapters.local.sqlite import SqliteDatabase
 from graphql_api.adapters.local.sqlite_cache import probe_read_write
 from graphql_api.domain.errors import IdempotencyConflict
 from graphql_api.domain.job_codec import job_from_dict, job_to_dict
-from graphql_api.domain.jobs import Job, JobStatus, decode_cursor, encode_cursor
+from graphql_api.domain.jobs import Job, JobPosition, JobStatus
+from graphql_api.domain.text import is_clean
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -68,7 +69,21 @@ class SqliteJobStore:
         return job
 
     async def get(self, job_id: str) -> Job | None:
+        if not is_clean(job_id):
+            return None  # no job could have this id, and SQLite cannot bind it
         result: Job | None = await self._run(self._get, job_id)
+        return result
+
+    async def find_idempotent(self, owner: str, idempotency_key: str) -> Job | None:
+        def find(db: sqlite3.Connection) -> Job | None:
+            row = db.execute(
+                "SELECT record FROM jobs JOIN idempotency_keys ON jobs.id = job_id"
+                " WHERE idempotency_keys.owner = ? AND key = ?",
+                (owner, idempotency_key),
+            ).fetchone()
+            return job_from_dict(json.loads(row[0])) if row else None
+
+        result: Job | None = await self._run(find)
         return result
 
     @staticmethod
@@ -77,35 +92,31 @@ class SqliteJobStore:
         return job_from_dict(json.loads(row[0])) if row else None
 
     async def list_jobs(
-        self, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
-        result: tuple[list[Job], str | None] = await self._run(
-            self._list, owner, status, limit, after
-        )
+        self, owner: str, status: JobStatus | None, limit: int, after: JobPosition | None
+    ) -> tuple[list[Job], bool]:
+        result: tuple[list[Job], bool] = await self._run(self._list, owner, status, limit, after)
         return result
 
     @staticmethod
     def _list(
-        db: sqlite3.Connection, owner: str, status: JobStatus | None, limit: int, after: str | None
-    ) -> tuple[list[Job], str | None]:
-        query = "SELECT record, created_at, id FROM jobs WHERE owner=?"
+        db: sqlite3.Connection,
+        owner: str,
+        status: JobStatus | None,
+        limit: int,
+        after: JobPosition | None,
+    ) -> tuple[list[Job], bool]:
+        query = "SELECT record FROM jobs WHERE owner=?"
         params: list[Any] = [owner]
         if status is not None:
             query += " AND status=?"
             params.append(status.value)
-        position = decode_cursor("job", after)
-        if position:
-            created, _, job_id = position.partition("|")
+        if after is not None:
             query += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-            params += [float(created), float(created), job_id]
+            params += [after.created_at, after.created_at, after.id]
         query += " ORDER BY created_at DESC, id DESC LIMIT ?"
         rows = db.execute(query, [*params, limit + 1]).fetchall()
         jobs = [job_from_dict(json.loads(row[0])) for row in rows[:limit]]
-        more = len(rows) > limit
-        cursor = (
-            encode_cursor("job", f"{rows[limit - 1][1]!r}|{rows[limit - 1][2]}") if more else None
-        )
-        return jobs, cursor
+        return jobs, len(rows) > limit
 
     async def update(self, job_id: str, **fields: Any) -> Job:
         result: Job = await self._run(self._update, job_id, fields)

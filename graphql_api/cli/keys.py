@@ -1,19 +1,23 @@
-"""`aurastream keys`: create, list and revoke API keys in the configured store."""
+"""`aurastream keys`: create, list and revoke API keys, and show a key's usage, in the
+store the settings name. Each command says on stderr which store it used, so a key is
+never created in one store while the server reads another."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from graphql_api.access import build_access_service, build_access_store
-from graphql_api.access.keys import KEY_PREFIX, AccessService, ApiKey, Limits, parse_scopes
+from graphql_api.access import AccessService, ApiKey, Limits, parse_scopes
+from graphql_api.access.limits import utc_day
+from graphql_api.access.model import KEY_PREFIX
+from graphql_api.settings import Settings
 
 T = TypeVar("T")
 
@@ -22,11 +26,12 @@ app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True
 
 def _run(work: Callable[[AccessService], Coroutine[Any, Any, T]]) -> T:
     """Run one operation against the store the settings name (SQLite locally, DynamoDB on
-    AWS)."""
+    AWS), saying which on stderr."""
     from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
-    from graphql_api.settings import Settings
+    from graphql_api.bootstrap import build_access_service, build_access_store
 
     settings = Settings()
+    typer.echo(f"Key store: {describe_store(settings)}", err=True)
     service = build_access_service(
         settings, build_access_store(settings), InMemoryMetrics(), SystemClock()
     )
@@ -34,6 +39,12 @@ def _run(work: Callable[[AccessService], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(work(service))
     finally:
         service.close()
+
+
+def describe_store(settings: Settings) -> str:
+    if settings.backend == "aws":
+        return f"DynamoDB table {settings.keys_table}"
+    return f"SQLite file {settings.keys_path.resolve()}"
 
 
 @app.command()
@@ -115,6 +126,54 @@ def revoke(key_id: str = typer.Argument(..., help="The key id, with or without '
         typer.echo(f"No key {KEY_PREFIX}{wanted}.", err=True)
         raise typer.Exit(1)
     typer.echo(f"Revoked {revoked.prefix} (tenant {revoked.tenant_id}).")
+
+
+@app.command()
+def usage(
+    key_id: str = typer.Argument(..., help="The key id, with or without 'aura_'."),
+    days: int = typer.Option(30, "--days", min=1, max=366, help="How many days back."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """A key's documents, cache hits and Comprehend units per day (e.g. after a compromise)."""
+    from graphql_api.adapters.memory import SystemClock
+
+    wanted = key_id.strip().removeprefix(KEY_PREFIX)
+    to_day = utc_day(SystemClock().now())
+    from_day = to_day - timedelta(days=days - 1)
+
+    async def read(service: AccessService) -> tuple[ApiKey | None, list[Any]]:
+        key = await service.get_key(wanted)
+        return key, (await service.key_usage(wanted, from_day, to_day) if key else [])
+
+    key, found = _run(read)
+    if key is None:
+        typer.echo(f"No key {KEY_PREFIX}{wanted}.", err=True)
+        raise typer.Exit(1)
+    rows = [
+        {
+            "day": day.day.isoformat(),
+            "documents": day.documents,
+            "cache_hits": day.cache_hits,
+            "billable_units": day.billable_units,
+            "estimated_cost_usd": str(day.estimated_cost_usd),
+        }
+        for day in found
+    ]
+    if as_json:
+        typer.echo(json.dumps({"key": _as_json(key), "usage": rows}, indent=2))
+        return
+    table = Table(
+        title=f"Usage of {key.prefix} (tenant {key.tenant_id}), {_span(from_day, to_day)}"
+    )
+    for column in ("Day", "Documents", "Cache hits", "Units", "Est. cost (USD)"):
+        table.add_column(column, justify="left" if column == "Day" else "right")
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    Console().print(table if rows else f"No usage of {key.prefix} in {_span(from_day, to_day)}.")
+
+
+def _span(from_day: date, to_day: date) -> str:
+    return f"{from_day.isoformat()} to {to_day.isoformat()}"
 
 
 def _scopes(key: ApiKey) -> list[str]:

@@ -20,8 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graphql_api.access.cli import app as keys_app
-from graphql_api.client import (
+from graphql_api.cli.client import (
     ANALYZE,
     CACHE_STATS,
     CLEAR_CACHE,
@@ -31,6 +30,8 @@ from graphql_api.client import (
     ApiError,
     AuraStreamClient,
 )
+from graphql_api.cli.keys import app as keys_app
+from graphql_api.ops.cli import ops_app
 
 app = typer.Typer(help="AuraStream sentiment analysis.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Submit, follow and list batch jobs.", no_args_is_help=True)
@@ -40,6 +41,7 @@ cache_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(cache_app, name="cache")
+app.add_typer(ops_app, name="ops")
 console = Console()
 errors = Console(stderr=True)
 
@@ -86,7 +88,14 @@ def serve(
 
     # Keys become mandatory as soon as the server listens beyond loopback.
     os.environ["AURASTREAM_LISTEN_HOST"] = host
+    from graphql_api.cli.keys import describe_store
+    from graphql_api.settings import Settings
+
+    settings = Settings()
     typer.echo(f"AuraStream listening on http://{host}:{port}/graphql")
+    typer.echo(f"Data: {settings.data_dir.resolve()}; keys: {describe_store(settings)}")
+    if settings.auth_enforced:
+        typer.echo("API keys are required (X-API-Key); create one with `aurastream keys create`.")
     uvicorn.run(
         "graphql_api.app:create_app",
         factory=True,
@@ -105,6 +114,14 @@ def schema() -> None:
     from graphql_api.settings import Settings
 
     typer.echo(build_schema(Settings()).as_str())
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI 3.1 document of the REST endpoints that the code defines."""
+    from graphql_api.web.rest import openapi_document
+
+    typer.echo(json.dumps(openapi_document(), indent=2))
 
 
 @app.command()
