@@ -55,6 +55,9 @@ from graphql_api.services.metered import MeteredAnalysis
 from graphql_api.settings import Settings
 
 HEALTH_PROBE_TEXT = "AuraStream health check: everything works well."
+#: The longest a cache read or write may hold a request: a stalled table is then skipped
+#: (after the cache breaker's threshold) instead of costing botocore's four attempts.
+CACHE_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,7 @@ def _build_cache(
         store,
         reads=Breaker("cache-reads", threshold, recovery),
         writes=Breaker("cache-writes", threshold, recovery),
+        timeout_seconds=CACHE_TIMEOUT_SECONDS,
     )
     return TieredResultCache(guarded, clock, settings.lru_max_entries, metrics)
 

@@ -260,20 +260,32 @@ class GuardedCache:
     that still work never hide writes that fail (a full disk, a read-only directory).
     Once either keeps failing, that side is skipped (fail open)."""
 
-    def __init__(self, store: ResultCache, reads: Breaker, writes: Breaker) -> None:
+    def __init__(
+        self,
+        store: ResultCache,
+        reads: Breaker,
+        writes: Breaker,
+        timeout_seconds: float | None = None,
+    ) -> None:
         self.store = store
         self.reads = reads
         self.writes = writes
+        #: A stalled store costs a request at most this long (and counts as a failure).
+        self.timeout_seconds = timeout_seconds
 
     @property
     def breakers(self) -> tuple[Breaker, Breaker]:
         return self.reads, self.writes
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, Analysis]:
-        return await self.reads.call(lambda: self.store.get_many(keys))
+        return await self.reads.call(
+            lambda: asyncio.wait_for(self.store.get_many(keys), self.timeout_seconds)
+        )
 
     async def put_many(self, entries: Mapping[str, tuple[Analysis, int]]) -> None:
-        await self.writes.call(lambda: self.store.put_many(entries))
+        await self.writes.call(
+            lambda: asyncio.wait_for(self.store.put_many(entries), self.timeout_seconds)
+        )
 
     async def ping(self) -> None:
         # Probes go straight to the store, so health sees recovery before the breaker does.

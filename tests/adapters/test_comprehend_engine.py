@@ -163,3 +163,23 @@ async def test_language_detection_falls_back_when_comprehend_is_down(aws_env, bu
     engine, _ = resilient(budget=budget)
 
     assert await engine.detect_languages(["I really love it"]) == ["en"]
+
+
+def test_each_timeout_profile_gets_one_client_making_one_attempt(aws_env):
+    clients = AwsClients(Settings())
+
+    short = clients.get("comprehend", read_timeout=0.3, max_attempts=1)
+
+    assert clients.get("comprehend", read_timeout=0.3, max_attempts=1) is short
+    assert clients.get("comprehend", read_timeout=0.5, max_attempts=1) is not short
+    assert short.meta.config.read_timeout == 0.3
+    assert short.meta.config.retries["total_max_attempts"] == 1
+
+
+async def test_server_errors_are_retried_a_bounded_number_of_times(aws_env):
+    aws_env.behaviour.outage = True
+
+    with pytest.raises(Exception, match="InternalServerException"):
+        await comprehend(max_attempts=3).analyze_batch(["good"], "en")
+
+    assert aws_env.sentiment_calls == 3

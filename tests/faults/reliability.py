@@ -13,7 +13,6 @@ import os
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 import argparse
-import asyncio
 import contextlib
 import importlib
 import json
@@ -32,7 +31,7 @@ from typing import Any
 from tests.aws_fixtures import FAKE_CREDENTIALS, create_keys_table, create_table
 from tests.comprehend_fake import FakeComprehend
 from tests.e2e.conftest import free_port, wait_until_up
-from tests.support import EVENTS, LambdaContext, operation, stop_process
+from tests.support import EVENTS, LambdaContext, operation, run, stop_process
 
 CONTEXT = LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 MODEL = "minilm-"
@@ -263,6 +262,9 @@ def main() -> None:
         os.environ["AURASTREAM_JOBS_TABLE"] = create_table(
             moto, "AuraStream-Jobs", ("pk", "sk"), ("owner-created-index", "owner", "created_at")
         )
+        os.environ["AURASTREAM_STATE_MACHINE_ARN"] = (
+            "arn:aws:states:us-east-1:123456789012:stateMachine:AuraStream-AnalyzeJob"
+        )
         os.environ["AURASTREAM_KEYS_TABLE"] = create_keys_table(moto, "AuraStream-ApiKeys")
         api_key = _api_key()
         harness = Harness(api_key, comprehend)
@@ -288,8 +290,9 @@ def main() -> None:
 
 
 def _api_key() -> str:
-    from graphql_api.access import Limits, Scope, build_access_service, build_access_store
+    from graphql_api.access import Limits, Scope
     from graphql_api.adapters.memory import InMemoryMetrics, SystemClock
+    from graphql_api.bootstrap import build_access_service, build_access_store
     from graphql_api.settings import Settings
 
     settings = Settings(backend="aws")
@@ -299,7 +302,7 @@ def _api_key() -> str:
     # Limits far above what is measured, so no answer is a RATE_LIMITED refusal.
     limits = Limits(rate_per_second=10_000, burst=10_000, daily_document_quota=10_000_000)
     created = access.create_key("reliability", list(Scope), name="reliability", limits=limits)
-    return asyncio.run(created).key
+    return run(created).key
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -112,11 +112,14 @@ class ComprehendEngine:
                     raise TimeoutError(f"Comprehend {operation}: read timed out") from error
                 if kind == "fatal":
                     raise
-                last = (
-                    Throttled(f"Comprehend {operation} throttled") if kind == "throttle" else error
-                )
-                if attempt + 1 >= self._attempts[kind]:
-                    raise last from error
+                if kind == "throttle":
+                    last = Throttled(f"Comprehend {operation} throttled")
+                    if attempt + 1 >= self._attempts[kind]:
+                        raise last from error
+                else:
+                    last = error
+                    if attempt + 1 >= self._attempts[kind]:
+                        raise
             base, cap = self._backoff
             pause = self._rng.uniform(0, min(cap, base * 2**attempt))
             if deadline.remaining() - pause < MIN_ATTEMPT_SECONDS:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from graphql_api.domain.codec import decode_analysis, encode_analysis
 from graphql_api.domain.results import Analysis
 from graphql_api.ports import Clock
+
+T = TypeVar("T")
 
 #: DynamoDB's own limits per BatchGetItem and BatchWriteItem call.
 GET_PAGE = 100
@@ -44,20 +48,29 @@ class DynamoDBResultCache:
         self._clock = clock
         self.max_attempts = max_attempts
         self.base_delay_seconds = base_delay_seconds
+        # A pool of the cache's own: calls left running by a stalled table fill it, not the
+        # default pool that other dependencies share.
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def _in_pool(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(8, thread_name_prefix="aurastream-cache")
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, Analysis]:
         if not keys:
             return {}
-        return await asyncio.to_thread(self._get_many, list(dict.fromkeys(keys)))
+        return await self._in_pool(self._get_many, list(dict.fromkeys(keys)))
 
     async def put_many(self, entries: Mapping[str, tuple[Analysis, int]]) -> None:
         if entries:
-            await asyncio.to_thread(self._put_many, dict(entries))
+            await self._in_pool(self._put_many, dict(entries))
 
     async def ping(self) -> None:
         """A real write, so health sees a table that reads but refuses writes: an item
         under a key no text hashes to, already expired so it is never served."""
-        await asyncio.to_thread(
+        await self._in_pool(
             self._client().put_item,
             TableName=self.table,
             Item={
@@ -69,11 +82,11 @@ class DynamoDBResultCache:
 
     async def count(self) -> int | None:
         """DynamoDB's own estimate, refreshed about every six hours."""
-        table = await asyncio.to_thread(self._client().describe_table, TableName=self.table)
+        table = await self._in_pool(self._client().describe_table, TableName=self.table)
         return int(table["Table"].get("ItemCount", 0))
 
     async def clear(self, batch_size: int = 500, limit: int | None = None) -> int:
-        return await asyncio.to_thread(self._clear, batch_size, limit)
+        return await self._in_pool(self._clear, batch_size, limit)
 
     def _clear(self, batch_size: int, limit: int | None) -> int:
         """Scan the keys a page at a time and delete them in batches of 25."""
