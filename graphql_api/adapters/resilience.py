@@ -24,6 +24,7 @@ from typing import TypeVar
 from graphql_api.domain.deadline import BudgetSpent, current_deadline
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import Analysis, DocumentFailure, EngineOutcome
+from graphql_api.metric_names import Metric
 from graphql_api.ports import Metrics, ResultCache, SentimentEngine
 
 logger = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class FallbackEngine:
         return outcomes
 
     async def _fall_back(self, texts: Sequence[str], language: str) -> list[EngineOutcome]:
-        self.metrics.increment("EngineFallback", len(texts))
+        self.metrics.increment(Metric.ENGINE_FALLBACK, len(texts))
         outcomes = await self.fallback.analyze_batch(texts, language)
         return [self._degraded(outcome) for outcome in outcomes]
 
@@ -245,13 +246,13 @@ class FallbackEngine:
     def _note_fallback(self, error: Exception | None) -> None:
         self.last_fallback_at = self._clock()
         if isinstance(error, CircuitOpen):
-            self.metrics.increment("CircuitOpen")
+            self.metrics.increment(Metric.CIRCUIT_OPEN)
         elif isinstance(error, Throttled):
-            self.metrics.increment("EngineThrottled")
+            self.metrics.increment(Metric.ENGINE_THROTTLED)
         elif isinstance(error, BudgetSpent | PartialDetection):
             pass  # not the dependency's fault: the budget went to earlier calls
         elif error is not None:
-            self.metrics.increment("EngineErrors")
+            self.metrics.increment(Metric.ENGINE_ERRORS)
             logger.warning("primary engine failed (%s); falling back", type(error).__name__)
 
 
