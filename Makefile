@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install serve test lint typecheck unit schema bench faults fuzz model clean infra-check \
-	infra-build scripts-check dr-drill
+	infra-build scripts-check dr-drill bundle-size
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ bench: install
 	$(BIN)/python bench/jobs_bench.py
 	$(BIN)/python bench/model_bench.py
 	$(BIN)/python bench/analyze_latency.py
+
+# The arm64 Lambda bundle's unzipped size from the real wheels (PyPI); fails over 150 MB.
+bundle-size: install
+	$(BIN)/python bench/bundle_size.py
 
 # Reliability figures under injected faults (RELIABILITY.md); about five minutes.
 faults: install

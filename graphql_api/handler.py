@@ -8,7 +8,7 @@ from mangum import Mangum
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphql_api.app import create_app
+from graphql_api.app import create_app, freeze_start_up_heap
 from graphql_api.lambda_events import EventGuard
 from graphql_api.observability import lambda_entry
 from graphql_api.settings import Settings
@@ -47,3 +47,4 @@ settings = Settings()
 settings.require_state_machine()
 app = create_app(settings)
 handler = build_lambda(app)
+freeze_start_up_heap()  # the container's init is its start-up

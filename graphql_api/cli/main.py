@@ -99,7 +99,7 @@ def serve(
     from graphql_api.web.protocol import JsonErrorHttpProtocol
 
     uvicorn.run(
-        "graphql_api.app:create_app",
+        "graphql_api.app:create_served_app",
         factory=True,
         host=host,
         port=port,

@@ -41,9 +41,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from graphql_api.domain.errors import ErrorCode
 from graphql_api.domain.results import (
@@ -136,6 +137,8 @@ class Calibration:
         return t * (0.5 + t)
 
     def probability(self, margin: float) -> float:
+        import numpy as np  # here, not at import: a Lambda that never falls back never pays
+
         return float(1.0 / (1.0 + np.exp(-margin / self.temperature)))
 
     def neutral(self, p: float) -> float:
@@ -331,6 +334,8 @@ class OnnxSentimentEngine:
         calibration: Calibration,
         language: str,
     ) -> Analysis:
+        import numpy as np
+
         sentence_p = [calibration.probability(_weighted(refs, margins)) for refs in sent_refs]
         mixed = 0.0
         if len(doc) > 1:
@@ -389,6 +394,8 @@ class _Plan:
 
     def margins(self, shards: list[list[int]], results: list[np.ndarray]) -> np.ndarray:
         """Each window's margin, put together from the shards' results."""
+        import numpy as np
+
         margins = np.zeros(len(self.windows), dtype=np.float64)
         for shard, values in zip(shards, results, strict=True):
             margins[shard] = values
@@ -398,6 +405,8 @@ class _Plan:
 def _run(model: _Model, windows: list[tuple[int, ...]], indices: list[int]) -> np.ndarray:
     """Positive-minus-negative logit of `windows[i]` for each i in `indices` (sorted by
     length), run in batches of at most `_MAX_BATCH_SEQUENCES` and `_MAX_BATCH_TOKENS`."""
+    import numpy as np
+
     margins = np.zeros(len(indices), dtype=np.float64)
     start = 0
     while start < len(indices):
