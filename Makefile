@@ -44,6 +44,7 @@ schema: install  ## rewrite schema/schema.graphql and schema/openapi.json from t
 
 bench: install
 	$(BIN)/python bench/core_bench.py
+	-$(BIN)/python bench/bundle_size.py  # over budget is a finding here; bundle-size fails on it
 	$(BIN)/python bench/jobs_bench.py
 	$(BIN)/python bench/model_bench.py
 	$(BIN)/python bench/analyze_latency.py

@@ -17,7 +17,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging import correlation_paths
 
 from graphql_api.metric_names import Metric
 
@@ -105,6 +104,14 @@ def route_std_logging() -> None:
     utils.copy_config_to_registered_loggers(source_logger=logger, include={"graphql_api"})
 
 
+def _api_gateway_request_id(event: Any) -> str | None:
+    """`requestContext.requestId` of an API Gateway event (REST or HTTP API), as Powertools'
+    `correlation_paths.API_GATEWAY_HTTP` reads it; None for any other event."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    return request_id if isinstance(request_id, str) else None
+
+
 def lambda_entry(function: Callable[[Any, Any], Any], emf: EmfMetrics | None) -> Any:
     """A Lambda handler with the Powertools decorators: JSON logs with the API Gateway request
     id as correlation id and the cold start flagged; metrics flushed once per invocation
@@ -113,6 +120,7 @@ def lambda_entry(function: Callable[[Any, Any], Any], emf: EmfMetrics | None) ->
     cold = [True]
 
     def invoke(event: Any, context: Any) -> Any:
+        logger.set_correlation_id(_api_gateway_request_id(event))
         try:
             return function(event, context)
         finally:
@@ -132,9 +140,9 @@ def lambda_entry(function: Callable[[Any, Any], Any], emf: EmfMetrics | None) ->
                     # Lost metrics are logged; an answered request still gets its answer.
                     logger.exception("metrics flush failed")
 
-    handler = logger.inject_lambda_context(
-        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-    )(invoke)
+    # The correlation id is set by `invoke`: Powertools' correlation_id_path would run a
+    # JMESPath search over the event on every invocation for the same one field.
+    handler = logger.inject_lambda_context(clear_state=True)(invoke)
     if emf is not None:
         handler = emf.powertools.log_metrics(capture_cold_start_metric=True)(handler)
     active = tracer()
