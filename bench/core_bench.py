@@ -62,6 +62,19 @@ def graphql_event(query: str, api_key: str | None = None, **variables: Any) -> d
     return v2_event({"query": query, "variables": variables or None}, api_key)
 
 
+def quiet_logs() -> None:
+    """Keep writing the log lines (their cost is part of every request) but into
+    /dev/null rather than over the benchmark's table."""
+    import logging
+
+    from graphql_api.observability import logger
+
+    sink = open(os.devnull, "w")  # noqa: SIM115 - open for the life of the process
+    for handler in [*logger.handlers, *logging.getLogger("graphql_api").handlers]:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+
+
 def lambda_context() -> LambdaContext:
     return LambdaContext(**json.loads((EVENTS / "lambda_context.json").read_text()))
 
@@ -108,6 +121,7 @@ def bench_lambda(rounds: int, per_round: int) -> None:
 
     with tempfile.TemporaryDirectory() as data_dir:
         ours = build_lambda(create_app(Settings(data_dir=Path(data_dir))))
+        quiet_logs()
         analyze = graphql_event(operation("Analyze"), **ANALYZE_VARIABLES)
         typename = graphql_event(TYPENAME)
         bare_mutation, bare_typename = graphql_event(anchor.MUTATION), graphql_event(TYPENAME)
@@ -216,6 +230,7 @@ def bench_aws(env: dict[str, str], rounds: int, per_round: int) -> None:
     try:
         app = create_app(Settings())
         handler = build_handler(app)
+        quiet_logs()
         key = env["BENCH_API_KEY"]
         analyze = graphql_event(operation("Analyze"), key, **ANALYZE_VARIABLES)
         typename = graphql_event(TYPENAME, key)

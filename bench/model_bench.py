@@ -226,6 +226,10 @@ def main() -> None:
         "startup_seconds": round(start_s, 3),
         "startup_rss_mb": round(start_rss, 1),
         "short_texts_per_second": {name: round(value, 1) for name, value in best.items()},
+        # The speed table's row: the engine at batch 1 against its bare `session.run`.
+        "ratio_engine_batch_1_to_bare_session_run": round(
+            best["engine_batch_1"] / best["bare_session_run_batch_1_one_thread"], 2
+        ),
         "rss_mb_after_engine_measures": round(engine_rss, 1),
         "long_reviews_per_second_batches_of_25": round(reviews_per_second, 1),
         "peak_rss_mb_scoring_long_reviews": round(reviews_rss, 1),
