@@ -336,7 +336,9 @@ def bench_cold(env: dict[str, str], repeats: int) -> None:
         f"{o_import:.0f} ms", o_import / a_import)  # fmt: skip
     row("import + first health + first analyze (anchor: two requests)", f"{a_total:.0f} ms",
         f"{o_total:.0f} ms", o_total / a_total, "<= 2x")  # fmt: skip
-    print("\npackages loaded by the handler module:", " ".join(third_party_modules(lambda_env)))
+    print("\npackages loaded by the handler module (on Lambda the fallback model's warm-up "
+          "thread adds numpy, py3langid and onnxruntime beside it):",
+          " ".join(third_party_modules(lambda_env)))  # fmt: skip
 
 
 def third_party_modules(env: dict[str, str]) -> list[str]:
