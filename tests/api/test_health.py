@@ -1,4 +1,4 @@
-from graphql_api.bootstrap import HEALTH_PROBE_TEXT
+from graphql_api.health_probes import HEALTH_PROBE_TEXT
 from tests.support import operation, post_graphql
 
 

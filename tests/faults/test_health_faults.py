@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import httpx
 
 from graphql_api.app import create_app
-from graphql_api.bootstrap import HEALTH_PROBE_TEXT, bootstrap
+from graphql_api.bootstrap import bootstrap
 from graphql_api.domain.results import EngineOutcome
+from graphql_api.health_probes import HEALTH_PROBE_TEXT
 from graphql_api.settings import Settings
 from tests.fakes import RecordingCache, RecordingEngine
 from tests.support import operation

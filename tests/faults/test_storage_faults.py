@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import httpx
 import pytest
@@ -29,8 +29,7 @@ FAST_HEALTH = {
     "AURASTREAM_HEALTH_CACHE_SECONDS": "0.2",
     "AURASTREAM_HEALTH_FAILURE_CACHE_SECONDS": "0.2",
 }
-#: Longer than the failure cache and the read-only connection's re-check (1 s).
-RECHECK_SECONDS = 1.2
+T = TypeVar("T")
 
 
 def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -56,6 +55,25 @@ def submit(url: str) -> dict[str, Any]:
 def health(url: str) -> dict[str, Any]:
     body: dict[str, Any] = httpx.get(f"{url}/v1/health", timeout=10).json()
     return body
+
+
+def eventually(check: Callable[[], T], done: Callable[[T], bool], seconds: float = 20) -> T:
+    """The first answer that is `done`, asking every 0.1 s until the deadline (then the last
+    answer, for the assertion to show): recovery is awaited, never timed on a fast machine."""
+    deadline = time.monotonic() + seconds
+    answer = check()
+    while not done(answer) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answer = check()
+    return answer
+
+
+def healthy(report: dict[str, Any]) -> bool:
+    return report["status"] == "healthy"
+
+
+def stored(body: dict[str, Any]) -> bool:
+    return "errors" not in body
 
 
 def chattr(flag: str, path: Path) -> None:
@@ -105,10 +123,9 @@ def test_a_read_only_data_directory_is_served_and_recovers_once_writable(immutab
         assert report["components"]["jobs"] == "degraded"
 
         chattr("-i", immutable)
-        time.sleep(RECHECK_SECONDS)  # the store's own re-check interval, not a race
 
-        assert "errors" not in submit(url)
-        assert health(url)["status"] == "healthy"
+        assert stored(eventually(lambda: submit(url), stored))
+        assert healthy(eventually(lambda: health(url), healthy))
     finally:
         server.stop()
         assert server.process is not None
@@ -184,24 +201,22 @@ def test_a_full_disk_gives_storage_unavailable_and_degraded_health(full_disk_ser
     url = full_disk_server.start().url
     assert analyze(url, "A good start")["error"] is None
     assert "errors" not in submit(url)
-    assert health(url)["status"] == "healthy"
+    assert healthy(eventually(lambda: health(url), healthy))
 
     filler = fill(full_disk_server.disk)
     try:
         refused = submit(url)
         assert refused["errors"][0]["extensions"]["code"] == "STORAGE_UNAVAILABLE"
         assert analyze(url, "Another good text")["error"] is None  # answered, not stored
-        time.sleep(0.3)  # past the 0.2 s the last healthy probe is kept
-        report = health(url)
+        report = eventually(lambda: health(url), lambda r: r["status"] == "degraded")
         assert report["status"] == "degraded"
         assert report["components"]["cache"] == "degraded"
         assert report["components"]["jobs"] == "degraded"
     finally:
         filler.unlink()
 
-    time.sleep(RECHECK_SECONDS)
-    assert "errors" not in submit(url)
-    assert health(url)["status"] == "healthy"
+    assert stored(eventually(lambda: submit(url), stored))
+    assert healthy(eventually(lambda: health(url), healthy))
     assert full_disk_server.process is not None
     assert full_disk_server.process.poll() is None
 
