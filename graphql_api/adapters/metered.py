@@ -10,23 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from graphql_api.access.usage import DEFAULT_PRICE_PER_UNIT, billable_units
 from graphql_api.domain.results import EngineOutcome
 from graphql_api.metric_names import Metric
 from graphql_api.ports import Metrics, SentimentEngine
 from graphql_api.privacy import PiiDetector, PiiEntity
 
-COMPREHEND_UNIT_CHARACTERS = 100
-COMPREHEND_MINIMUM_UNITS = 3
-COMPREHEND_MICRO_USD_PER_UNIT = 100  # USD 0.0001
-
-
-def comprehend_units(text: str) -> int:
-    """Billed units of one document: 100 characters a unit, 3 units at least."""
-    return max(COMPREHEND_MINIMUM_UNITS, -(-len(text) // COMPREHEND_UNIT_CHARACTERS))
+#: Comprehend's list price per unit (USD 0.0001), in micro-USD.
+COMPREHEND_MICRO_USD_PER_UNIT = int(DEFAULT_PRICE_PER_UNIT * 1_000_000)
 
 
 def comprehend_cost_micro_usd(texts: Sequence[str]) -> int:
-    return sum(comprehend_units(text) for text in texts) * COMPREHEND_MICRO_USD_PER_UNIT
+    """Billed units (the same rule usage metering counts) at list price."""
+    return sum(billable_units(len(text)) for text in texts) * COMPREHEND_MICRO_USD_PER_UNIT
 
 
 class CostMeteredEngine:

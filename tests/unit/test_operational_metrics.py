@@ -7,12 +7,12 @@ import asyncio
 import json
 from pathlib import Path
 
+from graphql_api.access.usage import billable_units
 from graphql_api.adapters.memory import InMemoryMetrics
 from graphql_api.adapters.metered import (
     CostMeteredEngine,
     MeteredPiiDetector,
     comprehend_cost_micro_usd,
-    comprehend_units,
 )
 from graphql_api.adapters.metrics import EmfMetrics
 from graphql_api.metric_names import Metric
@@ -83,9 +83,9 @@ def test_process_age_without_proc_counts_from_import(tmp_path: Path):
 
 
 def test_comprehend_units_are_hundreds_of_characters_three_at_least():
-    assert comprehend_units("short") == 3
-    assert comprehend_units("x" * 300) == 3
-    assert comprehend_units("x" * 301) == 4
+    assert billable_units(len("short")) == 3
+    assert billable_units(len("x" * 300)) == 3
+    assert billable_units(len("x" * 301)) == 4
     assert comprehend_cost_micro_usd(["a", "b" * 450]) == (3 + 5) * 100
 
 
