@@ -69,7 +69,14 @@ class NotFound(AuraStreamError):
 
 
 class SourceUnreadable(AuraStreamError):
+    """By default said of every source that cannot be opened, whatever the reason, on every
+    backend: it names no path and does not reveal whether anything exists outside the
+    caller's inbox. A source that opened but cannot be parsed says why."""
+
     code = ErrorCode.SOURCE_UNREADABLE
+
+    def __init__(self, message: str = "No readable source with that name in your inbox.") -> None:
+        super().__init__(message)
 
 
 class IdempotencyConflict(AuraStreamError):

@@ -13,10 +13,6 @@ from graphql_api.domain.errors import SourceUnreadable
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
-#: Said of every source that cannot be read, whatever the reason (see FileBlobStore).
-UNREADABLE = "No readable source with that name in your inbox."
-
-
 def inbox_prefix(tenant_id: str) -> str:
     return f"inbox/{tenant_id}/"
 
@@ -65,7 +61,7 @@ class S3BlobStore:
         valid = bucket == self.bucket and key.startswith(prefix) and len(key) > len(prefix)
         # S3 keys are at most 1,024 UTF-8 bytes; a lone surrogate cannot be encoded at all.
         if not valid or len(key.encode("utf-8", "replace")) > 1_024 or not key.isprintable():
-            raise SourceUnreadable(UNREADABLE)
+            raise SourceUnreadable()
         return key
 
     async def check_source(self, tenant_id: str, uri: str) -> None:
@@ -73,14 +69,14 @@ class S3BlobStore:
         try:
             await self._call("head_object", Bucket=self.bucket, Key=key)
         except (ClientError, ParamValidationError):
-            raise SourceUnreadable(UNREADABLE) from None
+            raise SourceUnreadable() from None
 
     async def read_source(self, tenant_id: str, uri: str) -> bytes:
         key = self._source_key(tenant_id, uri)
         try:
             response = await self._call("get_object", Bucket=self.bucket, Key=key)
         except (ClientError, ParamValidationError):
-            raise SourceUnreadable(UNREADABLE) from None
+            raise SourceUnreadable() from None
         body: bytes = await asyncio.to_thread(response["Body"].read)
         return body
 

@@ -8,10 +8,6 @@ from pathlib import Path
 
 from graphql_api.domain.errors import SourceUnreadable, StorageUnavailable
 
-#: Said of every source that cannot be read, whatever the reason: it names no path and does
-#: not reveal whether anything exists outside the caller's inbox.
-UNREADABLE = "No readable source with that name in your inbox."
-
 
 class FileBlobStore:
     """Objects are files under `root`; a tenant's sources are files under `inbox/<tenant>/`."""
@@ -49,7 +45,7 @@ class FileBlobStore:
                 return path
         except (OSError, ValueError, RuntimeError):
             pass  # NUL bytes, names too long, link loops: unreadable like anything else
-        raise SourceUnreadable(UNREADABLE)
+        raise SourceUnreadable()
 
     async def check_source(self, tenant_id: str, uri: str) -> None:
         await asyncio.to_thread(self._source_path, tenant_id, uri)
@@ -59,7 +55,7 @@ class FileBlobStore:
         try:
             return await asyncio.to_thread(path.read_bytes)
         except OSError:
-            raise SourceUnreadable(UNREADABLE) from None
+            raise SourceUnreadable() from None
 
     async def link(self, key: str) -> str:
         return str(self._path(key).resolve())
