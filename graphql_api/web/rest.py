@@ -9,7 +9,6 @@ shape, `{"errors": [{"message", "extensions": {"code"}}]}`. The OpenAPI 3.1 docu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -27,12 +26,12 @@ from graphql_api.domain import jobs as jobs_domain
 from graphql_api.domain.errors import AuraStreamError, ErrorCode
 from graphql_api.domain.results import DocumentRequest
 from graphql_api.domain.results import DocumentResult as DomainResult
+from graphql_api.gql.http import MAX_BODY_BYTES, json_refusal
 from graphql_api.gql.types import DocumentResult
 from graphql_api.services.jobs import JobRequest
 from graphql_api.services.metered import Answer
 from graphql_api.services.privacy import PiiMode
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 MAX_PAGE = 1_000
 _NOT_FOUND_STATUS = {ErrorCode.NOT_FOUND: 404}
 M = TypeVar("M", bound=BaseModel)
@@ -242,12 +241,12 @@ def rest_routes(container: Container) -> list[Route]:
             try:
                 return await handler(request, container)
             except AccessError as error:
-                return _error(error.http_status, error.code, str(error), error.http_headers)
+                return json_refusal(error.http_status, error.code, str(error), error.http_headers)
             except _Refused as error:
-                return _error(error.http_status, error.code, str(error))
+                return json_refusal(error.http_status, error.code, str(error), {})
             except AuraStreamError as error:
                 status = _NOT_FOUND_STATUS.get(error.code, 400)
-                return _error(status, error.code, str(error))
+                return json_refusal(status, error.code, str(error), {})
 
         return Route(path, endpoint, methods=[method])
 
@@ -340,14 +339,6 @@ class _Refused(AuraStreamError):
 
 def _json(status: int, model: BaseModel, headers: dict[str, str] | None = None) -> Response:
     body = model.model_dump_json(by_alias=True)
-    return Response(body, status, headers, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    extensions: dict[str, Any] = {"code": str(code)}
-    if headers and "Retry-After" in headers:
-        extensions["retryAfterSeconds"] = int(headers["Retry-After"])
-    body = json.dumps({"errors": [{"message": message, "extensions": extensions}]})
     return Response(body, status, headers, media_type="application/json")
 
 
