@@ -167,3 +167,8 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def chattr(flag: str, path: Path) -> None:
+    """Set or clear the immutable flag (`+i`/`-i`) under `path`: read-only even to root."""
+    subprocess.run(["chattr", "-R", flag, str(path)], check=True, capture_output=True)

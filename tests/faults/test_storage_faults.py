@@ -19,7 +19,7 @@ from graphql_api.app import create_app
 from graphql_api.bootstrap import bootstrap
 from graphql_api.settings import Settings
 from tests.e2e.conftest import Server, wait_until_up
-from tests.support import AsgiTransport, operation, post_graphql
+from tests.support import AsgiTransport, chattr, operation, post_graphql
 
 SUBMIT = "mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { id status } }"
 CACHE_STATS = "{ cacheStats { enabled entries storeAvailable errors } }"
@@ -74,27 +74,6 @@ def healthy(report: dict[str, Any]) -> bool:
 
 def stored(body: dict[str, Any]) -> bool:
     return "errors" not in body
-
-
-def chattr(flag: str, path: Path) -> None:
-    subprocess.run(["chattr", "-R", flag, str(path)], check=True, capture_output=True)
-
-
-@pytest.fixture
-def immutable(tmp_path: Path) -> Iterator[Path]:
-    """A data directory that can be made immutable (read-only even to root), and is made
-    writable again before the temporary directory is cleaned up."""
-    data = tmp_path / "data"
-    data.mkdir()
-    if shutil.which("chattr") is None:
-        pytest.skip("chattr is not installed")
-    try:
-        chattr("+i", data)
-        chattr("-i", data)
-    except subprocess.CalledProcessError:
-        pytest.skip("this file system has no immutable flag")
-    yield data
-    chattr("-i", data)
 
 
 @pytest.mark.slow
