@@ -82,6 +82,9 @@ class SourceUnreadable(AuraStreamError):
 class IdempotencyConflict(AuraStreamError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
 
+    def __init__(self) -> None:
+        super().__init__("This idempotencyKey was used with a different input.")
+
 
 class StorageUnavailable(AuraStreamError):
     """Local storage cannot be written or read (read-only directory, full disk, damaged

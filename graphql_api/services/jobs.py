@@ -133,7 +133,7 @@ class JobService:
             return None
         earlier = await self.store.find_idempotent(job.owner, job.idempotency_key)
         if earlier is not None and earlier.fingerprint != job.fingerprint:
-            raise IdempotencyConflict("This idempotencyKey was used with a different input.")
+            raise IdempotencyConflict()
         return earlier
 
     async def _input(self, request: JobRequest) -> tuple[bool, bytes]:

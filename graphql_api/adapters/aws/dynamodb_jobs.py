@@ -103,9 +103,7 @@ class DynamoDBJobStore:
             )
             claimed = response["Item"]
             if claimed["fingerprint"]["S"] != job.fingerprint:
-                raise IdempotencyConflict(
-                    "This idempotencyKey was used with a different input."
-                ) from None
+                raise IdempotencyConflict() from None
             existing = await self.get(claimed["job_id"]["S"])
             assert existing is not None
             return existing

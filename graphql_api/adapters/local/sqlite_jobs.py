@@ -52,9 +52,7 @@ class SqliteJobStore:
                 ).fetchone()
                 if row is not None:
                     if row[1] != job.fingerprint:
-                        raise IdempotencyConflict(
-                            "This idempotencyKey was used with a different input."
-                        )
+                        raise IdempotencyConflict()
                     existing = db.execute("SELECT record FROM jobs WHERE id=?", (row[0],))
                     return job_from_dict(json.loads(existing.fetchone()[0]))
                 db.execute(
