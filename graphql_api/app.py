@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
+    # Paths are exact: `/v1/jobs/` is a JSON 404 with a code, never a redirect to guess at.
+    app.router.redirect_slashes = False
     app.state.container = container
     return app
 

@@ -21,6 +21,7 @@ API_KEY_HEADER = "X-API-Key"
 #: The tenant of every request on an open local server (no keys).
 LOCAL_TENANT = "local"
 _KEY_SHAPE = re.compile(r"aura_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+_KEY_ID_SHAPE = re.compile(r"[0-9a-f]{12}")
 #: Tenant ids name per-tenant inboxes (a directory locally, an S3 prefix on AWS).
 _TENANT_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SECRET_BYTES = 32  # token_urlsafe(32) is 43 characters
@@ -152,3 +153,10 @@ def key_id_of(raw_key: str) -> str | None:
     """The key id of a well-formed key, else None (no store lookup for malformed input)."""
     parts = split_key(raw_key)
     return parts[0] if parts else None
+
+
+def public_key_id(raw: str) -> str | None:
+    """The key id a person gives, `aura_<key id>` or the bare id, else None: anything else
+    names no key, and is never looked up or echoed."""
+    key_id = raw.strip().removeprefix(KEY_PREFIX)
+    return key_id if _KEY_ID_SHAPE.fullmatch(key_id) else None

@@ -36,6 +36,7 @@ from graphql_api.access.model import (
     generate_key,
     hash_key,
     key_id_of,
+    public_key_id,
 )
 from graphql_api.access.usage import DEFAULT_PRICE_PER_UNIT, UsageDay
 from graphql_api.domain.errors import NotFound
@@ -195,20 +196,22 @@ class AccessService:
         self, principal: Principal, from_day: date, to_day: date, key_id: str | None = None
     ) -> list[UsageDay]:
         """Usage per day between the two days (inclusive), oldest first: the principal's
-        tenant's, or one key's. A key of another tenant is NOT_FOUND unless the principal
-        has the ops scope, exactly like a key that does not exist."""
+        tenant's, or one key's (`aura_<key id>` or the bare id). A key of another tenant is
+        NOT_FOUND unless the principal has the ops scope, exactly like a key that does not
+        exist."""
         if from_day > to_day:
             raise ValueError("from_day must not be after to_day")
         if key_id is None:
             counters = await self.store.usage(principal.tenant_id, from_day, to_day)
         else:
-            key = await self.store.get_key(key_id)
+            wanted = public_key_id(key_id)
+            key = await self.store.get_key(wanted) if wanted is not None else None
             visible = key is not None and (
                 key.tenant_id == principal.tenant_id or Scope.OPS in principal.scopes
             )
-            if not visible:
-                raise NotFound(f"No key {key_id}.")
-            return await self.key_usage(key_id, from_day, to_day)
+            if key is None or not visible:
+                raise NotFound("No such key.")
+            return await self.key_usage(key.key_id, from_day, to_day)
         return [UsageDay.from_counters(c, self.price_per_unit) for c in counters]
 
     async def key_usage(self, key_id: str, from_day: date, to_day: date) -> list[UsageDay]:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from graphql_api.access import AccessService, ApiKey, Limits, parse_scopes
 from graphql_api.access.limits import utc_day
-from graphql_api.access.model import KEY_PREFIX
+from graphql_api.access.model import KEY_PREFIX, public_key_id
 from graphql_api.settings import Settings
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ def list_keys(
 @app.command()
 def revoke(key_id: str = typer.Argument(..., help="The key id, with or without 'aura_'.")) -> None:
     """Revoke a key; running services refuse it within the key cache TTL (5 s by default)."""
-    wanted = key_id.strip().removeprefix(KEY_PREFIX)
+    wanted = _key_id(key_id)
     revoked = _run(lambda service: service.revoke_key(wanted))
     if revoked is None:
         typer.echo(f"No key {KEY_PREFIX}{wanted}.", err=True)
@@ -137,7 +137,7 @@ def usage(
     """A key's documents, cache hits and Comprehend units per day (e.g. after a compromise)."""
     from graphql_api.adapters.memory import SystemClock
 
-    wanted = key_id.strip().removeprefix(KEY_PREFIX)
+    wanted = _key_id(key_id)
     to_day = utc_day(SystemClock().now())
     from_day = to_day - timedelta(days=days - 1)
 
@@ -170,6 +170,16 @@ def usage(
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     Console().print(table if rows else f"No usage of {key.prefix} in {_span(from_day, to_day)}.")
+
+
+def _key_id(raw: str) -> str:
+    wanted = public_key_id(raw)
+    if wanted is None:
+        raise typer.BadParameter(
+            "a key id is 12 hexadecimal digits, with or without 'aura_' (see `keys list`)",
+            param_hint="KEY_ID",
+        )
+    return wanted
 
 
 def _span(from_day: date, to_day: date) -> str:

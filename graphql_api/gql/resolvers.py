@@ -74,7 +74,7 @@ async def usage(
     from_day = from_day or max(date.min, to_day - timedelta(days=min(29, to_day.toordinal() - 1)))
     if from_day > to_day or (to_day - from_day).days > 366:
         raise AuraStreamError("fromDay must not be after toDay, and at most 366 days before.")
-    key = None if key_id is None else str(key_id).removeprefix("aura_")
+    key = None if key_id is None else str(key_id)
     days = await access.usage(info.context.principal, from_day, to_day, key)
     return [UsageDay.from_domain(day) for day in days]
 

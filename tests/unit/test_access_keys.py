@@ -449,6 +449,10 @@ async def test_another_tenants_key_is_not_found_unless_asked_by_ops(world):
         await world.service.usage(tenant("globex"), today, today, key_id)
     with pytest.raises(AuraStreamError) as missing:
         await world.service.usage(tenant("globex"), today, today, "0123456789ab")
+    for malformed in ("aura_\ud800", "nul\x00", "x" * 10_000, ""):
+        with pytest.raises(AuraStreamError) as refused:
+            await world.service.usage(tenant("globex", Scope.OPS), today, today, malformed)
+        assert refused.value.code == "NOT_FOUND"
     seen_by_ops = await world.service.usage(tenant("globex", Scope.OPS), today, today, key_id)
 
     assert hidden.value.code == missing.value.code == "NOT_FOUND"
